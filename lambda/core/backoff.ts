@@ -1,0 +1,39 @@
+/**
+ * Capped full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff and Jitter"):
+ * delay = random(0, min(cap, base × 2^retry)). Full jitter spreads retries of many callers apart,
+ * which matters when the upstream's rate limit is the thing that failed.
+ */
+export function fullJitterDelayMs(
+  retryIndex: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, retryIndex));
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * Parses an HTTP Retry-After header (RFC 9110 §10.2.3): delta-seconds or an HTTP-date.
+ * Returns whole seconds ≥ 0, or undefined when absent or unparseable.
+ */
+export function parseRetryAfter(header: string | null | undefined, nowMs: number): number | undefined {
+  if (header === null || header === undefined) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, Math.ceil((date - nowMs) / 1000));
+}
+
+/** The wait before the next attempt: the jittered backoff, but never shorter than the server asked. */
+export function nextDelayMs(options: {
+  readonly retryIndex: number;
+  readonly baseMs: number;
+  readonly capMs: number;
+  readonly retryAfterSeconds?: number | undefined;
+  readonly random?: () => number;
+}): number {
+  const jitter = fullJitterDelayMs(options.retryIndex, options.baseMs, options.capMs, options.random);
+  return Math.max(jitter, (options.retryAfterSeconds ?? 0) * 1000);
+}

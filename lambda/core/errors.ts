@@ -1,0 +1,97 @@
+/**
+ * The broker's error taxonomy. Callers branch on the class (or `reason`), never on message text.
+ * `retryable` says whether trying the same request again can succeed; `reason` is the bounded
+ * value used as a metric dimension. Messages never contain a credential or a token: they are
+ * built here from facts (status codes, field names), never from upstream bodies or secret values.
+ */
+export type FailureReason =
+  | 'credentials_not_set'
+  | 'credentials_malformed'
+  | 'invalid_client'
+  | 'upstream_rejected'
+  | 'upstream_unavailable'
+  | 'untrusted_upstream'
+  | 'bad_token_response'
+  | 'token_cache';
+
+export abstract class BrokerError extends Error {
+  abstract readonly reason: FailureReason;
+  abstract readonly retryable: boolean;
+}
+
+/** The credentials secret holds no value yet, or still holds the deploy-time placeholder. */
+export class CredentialsNotSetError extends BrokerError {
+  override readonly name = 'CredentialsNotSetError';
+  readonly reason = 'credentials_not_set';
+  readonly retryable = false;
+}
+
+/** The credentials secret holds a value that is not {"client_id","client_secret"} JSON. */
+export class CredentialsMalformedError extends BrokerError {
+  override readonly name = 'CredentialsMalformedError';
+  readonly reason = 'credentials_malformed';
+  readonly retryable = false;
+}
+
+/** ThroughLine rejected the client credentials (revoked, regenerated or wrong). Pages on-call. */
+export class InvalidClientError extends BrokerError {
+  override readonly name = 'InvalidClientError';
+  readonly reason = 'invalid_client';
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly oauthError: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** Any other 4xx (or a redirect): the request itself is wrong, so a retry gets the same answer. */
+export class UpstreamRejectedError extends BrokerError {
+  override readonly name = 'UpstreamRejectedError';
+  readonly reason = 'upstream_rejected';
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly oauthError: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** Network error, timeout, 5xx or 429: may succeed later. `retryAfterSeconds` from the server, if any. */
+export class UpstreamUnavailableError extends BrokerError {
+  override readonly name = 'UpstreamUnavailableError';
+  readonly reason = 'upstream_unavailable';
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly retryAfterSeconds: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The token endpoint's TLS certificate was not trusted. Never retried: it may be an interception. */
+export class UntrustedUpstreamError extends BrokerError {
+  override readonly name = 'UntrustedUpstreamError';
+  readonly reason = 'untrusted_upstream';
+  readonly retryable = false;
+}
+
+/** A 200 response that is not a usable token response (not JSON, no access_token, wrong token_type). */
+export class BadTokenResponseError extends BrokerError {
+  override readonly name = 'BadTokenResponseError';
+  readonly reason = 'bad_token_response';
+  readonly retryable = false;
+}
+
+/** The cached token record could not be read, decrypted or written. */
+export class TokenCacheError extends BrokerError {
+  override readonly name = 'TokenCacheError';
+  readonly reason = 'token_cache';
+  readonly retryable = true;
+}

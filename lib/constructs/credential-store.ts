@@ -1,0 +1,94 @@
+import { Aws, Lazy, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { PLACEHOLDER_FIELD } from '../../lambda/core/credentials-placeholder';
+
+export interface CredentialStoreProps {
+  readonly key: kms.IKey;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * The ThroughLine client credentials: a Secrets Manager secret holding {"client_id","client_secret"},
+ * encrypted with the broker's key. The template carries no value: CloudFormation generates a
+ * random placeholder that the broker recognises as "not set yet".
+ *
+ * The resource policy denies reading the value (GetSecretValue) to every principal but the roles
+ * granted with `grantRead` — even administrators of the account, whose identity policies would
+ * otherwise allow it. Writing a new value, describing, rotating and deleting are not denied, so
+ * deployments and an operator putting in new credentials still work.
+ */
+export class CredentialStore extends Construct {
+  readonly secret: secretsmanager.Secret;
+  private readonly readerRoleArns: string[] = [];
+
+  constructor(scope: Construct, id: string, props: CredentialStoreProps) {
+    super(scope, id);
+    this.secret = new secretsmanager.Secret(this, 'Credentials', {
+      description:
+        'ThroughLine OAuth client credentials {"client_id","client_secret"}; readable only by the broker',
+      encryptionKey: props.key,
+      removalPolicy: props.removalPolicy,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({
+          [PLACEHOLDER_FIELD]: 'set the real credentials: see README.md',
+        }),
+        generateStringKey: 'nonce',
+        passwordLength: 16,
+        excludePunctuation: true,
+      },
+    });
+    Validations.of(this.secret.node.defaultChild as secretsmanager.CfnSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'ThroughLine issues client credentials only by hand in its dashboard, so no scheduled rotation can produce a new value; rotation is operator-started after staging new credentials (README, "Rotating credentials") and credential age is monitored instead.',
+    });
+    this.secret.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyReadingCredentialsExceptBrokerRoles',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: ['*'],
+        conditions: {
+          ArnNotEquals: {
+            'aws:PrincipalArn': Lazy.list({ produce: () => this.readerRoleArns }),
+          },
+        },
+      }),
+    );
+  }
+
+  /**
+   * Lets `role` read the credentials: identity policy on the role, the decrypt of the key only via
+   * Secrets Manager, and an exception in the secret's deny statement.
+   */
+  grantRead(role: iam.IRole): void {
+    this.readerRoleArns.push(role.roleArn);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadThroughLineCredentials',
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        resources: [this.secret.secretArn],
+      }),
+    );
+    const key = this.secret.encryptionKey;
+    if (key) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'DecryptCredentialsViaSecretsManager',
+          actions: ['kms:Decrypt'],
+          resources: [key.keyArn],
+          conditions: {
+            StringEquals: {
+              'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com`,
+              'kms:EncryptionContext:SecretARN': this.secret.secretArn,
+            },
+          },
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import { Lazy, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { CACHE_KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../lambda/core/token-cache-schema';
+import { TOKEN_ENCRYPTION_PURPOSE } from '../../lambda/core/token-encryption-context';
+
+export interface TokenCacheTableProps {
+  readonly key: kms.IKey;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** Item-level actions: what a resource policy must fence. Control-plane actions stay with IAM. */
+const DATA_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:PartiQLSelect',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+  'dynamodb:GetRecords',
+  'dynamodb:ExportTableToPointInTime',
+];
+
+/**
+ * The shared (L2) token cache: one item holding the envelope-encrypted token and its metadata.
+ * Encrypted at rest with the broker's key; TTL removes expired items. A resource policy denies item
+ * access to every principal except the broker's roles, so an over-broad IAM grant elsewhere in the
+ * account does not reach it. Point-in-time recovery stays off on purpose (see the cdk-nag note).
+ */
+export class TokenCacheTable extends Construct {
+  readonly table: dynamodb.Table;
+  private readonly accessorRoleArns: string[] = [];
+
+  constructor(scope: Construct, id: string, props: TokenCacheTableProps) {
+    super(scope, id);
+    // Table, not TableV2: TableV2 cannot render a customer-managed key in an environment-agnostic stack.
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: CACHE_KEY_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.key,
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      removalPolicy: props.removalPolicy,
+      deletionProtection: props.removalPolicy === RemovalPolicy.RETAIN,
+      resourcePolicy: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'DenyItemAccessExceptBrokerRoles',
+            effect: iam.Effect.DENY,
+            principals: [new iam.AnyPrincipal()],
+            actions: DATA_ACTIONS,
+            resources: ['*'],
+            conditions: {
+              ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => this.accessorRoleArns }) },
+            },
+          }),
+        ],
+      }),
+    });
+    Validations.of(this.table.node.defaultChild as dynamodb.CfnTable).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        'The table is a cache of one short-lived token that mint-token recreates in seconds; point-in-time backups would only keep copies of expired tokens for 35 days.',
+    });
+  }
+
+  /** Read (and, with `write`, write and delete) the cached token, including its envelope decryption. */
+  grantTokenAccess(role: iam.IRole, access: 'read' | 'readWrite'): void {
+    this.accessorRoleArns.push(role.roleArn);
+    const key = this.table.encryptionKey;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: access === 'read' ? 'ReadCachedToken' : 'ReadWriteCachedToken',
+        actions:
+          access === 'read'
+            ? ['dynamodb:GetItem']
+            : ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [this.table.tableArn],
+      }),
+    );
+    if (!key) return;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'UseKeyForTableViaDynamoDB',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [key.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `dynamodb.${this.table.stack.region}.amazonaws.com` },
+        },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: access === 'read' ? 'DecryptCachedToken' : 'EncryptAndDecryptCachedToken',
+        actions: access === 'read' ? ['kms:Decrypt'] : ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [key.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:EncryptionContext:purpose': TOKEN_ENCRYPTION_PURPOSE,
+            'kms:EncryptionContext:cache': this.table.tableName,
+          },
+        },
+      }),
+    );
+  }
+}
