@@ -1,6 +1,7 @@
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { loadStageConfig } from './config/load-config';
+import { brokerStackName } from './stack-output-names';
 import { TokenBrokerStack } from './token-broker-stack';
 
 export interface BrokerApp {
@@ -14,7 +15,7 @@ export interface BrokerApp {
  */
 export function buildApp(app: App): BrokerApp {
   const { stageName, config } = loadStageConfig((key) => app.node.tryGetContext(key));
-  const stack = new TokenBrokerStack(app, `ThroughLineTokenBroker-${stageName}`, {
+  const stack = new TokenBrokerStack(app, brokerStackName(stageName), {
     stageName,
     config,
     description: `ThroughLine token broker (${stageName}): credentials, token cache and minting`,

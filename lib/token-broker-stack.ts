@@ -4,7 +4,9 @@ import type { StageConfig } from './config/schema';
 import { BrokerKey } from './constructs/broker-key';
 import { CredentialStore } from './constructs/credential-store';
 import { MintTokenFunction } from './constructs/mint-token-function';
+import { OnCallTopic } from './constructs/on-call-topic';
 import { TokenCacheTable } from './constructs/token-cache-table';
+import { StackOutput } from './stack-output-names';
 
 export interface TokenBrokerStackProps extends StackProps {
   readonly stageName: string;
@@ -20,6 +22,7 @@ export class TokenBrokerStack extends Stack {
   readonly credentialStore: CredentialStore;
   readonly tokenCache: TokenCacheTable;
   readonly mintToken: MintTokenFunction;
+  readonly onCall: OnCallTopic;
 
   constructor(scope: Construct, id: string, props: TokenBrokerStackProps) {
     super(scope, id, props);
@@ -31,6 +34,7 @@ export class TokenBrokerStack extends Stack {
     const key = this.brokerKey.key;
     this.credentialStore = new CredentialStore(this, 'CredentialStore', { key, removalPolicy });
     this.tokenCache = new TokenCacheTable(this, 'TokenCache', { key, removalPolicy });
+    this.onCall = new OnCallTopic(this, 'OnCall', { key });
     this.mintToken = new MintTokenFunction(this, 'MintToken', {
       config,
       key,
@@ -41,16 +45,16 @@ export class TokenBrokerStack extends Stack {
       serviceName: this.stackName,
     });
 
-    new CfnOutput(this, 'Stage', { value: props.stageName, description: 'Broker stage' });
-    new CfnOutput(this, 'CredentialsSecretArn', {
+    new CfnOutput(this, StackOutput.Stage, { value: props.stageName, description: 'Broker stage' });
+    new CfnOutput(this, StackOutput.CredentialsSecretArn, {
       value: this.credentialStore.secret.secretArn,
       description: 'Secret to put the ThroughLine {"client_id","client_secret"} into (see README)',
     });
-    new CfnOutput(this, 'TokenTableName', {
+    new CfnOutput(this, StackOutput.TokenTableName, {
       value: this.tokenCache.table.tableName,
       description: 'Encrypted token cache',
     });
-    new CfnOutput(this, 'MintTokenFunctionName', {
+    new CfnOutput(this, StackOutput.MintTokenFunctionName, {
       value: this.mintToken.handler.function.functionName,
       description: 'Operators: invoke with {"action":"ensure","force":true} to mint now',
     });

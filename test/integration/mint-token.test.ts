@@ -50,7 +50,14 @@ async function invoke(
   tokenUrl = server.url,
 ): Promise<InvokeOutcome<MintResult>> {
   const env = fixture.functionEnv(mintToken().environment, (s) => {
-    s.upstream = { ...s.upstream, tokenUrl, requestTimeoutMs: 1_000, totalBudgetMs: 10_000, backoffBaseMs: 10, backoffCapMs: 50 };
+    s.upstream = {
+      ...s.upstream,
+      tokenUrl,
+      requestTimeoutMs: 1_000,
+      totalBudgetMs: 10_000,
+      backoffBaseMs: 10,
+      backoffCapMs: 50,
+    };
     patch(s);
   });
   return invokeBundled<MintResult>({ bundle: mintToken().bundle, env, events });
@@ -60,7 +67,11 @@ function allText(outcome: InvokeOutcome): string[] {
   return [...outcome.logLines, JSON.stringify(outcome.results)];
 }
 
-function expectNoLeak(outcome: InvokeOutcome, creds: TestCredentials | undefined, extra: string[] = []): void {
+function expectNoLeak(
+  outcome: InvokeOutcome,
+  creds: TestCredentials | undefined,
+  extra: string[] = [],
+): void {
   expectNoSecretIn(allText(outcome), [
     ...(creds ? [creds.client_secret] : []),
     ...server.issuedTokens,
@@ -109,7 +120,9 @@ describe('mint-token (bundled) — success and idempotence', () => {
     expect(item).toBeDefined();
     expect(item?.credentialVersionId?.S).toBe(result.value.credentialVersionId);
     expectNoSecretIn([JSON.stringify(item)], server.issuedTokens);
-    expect(metricsEmitted(outcome)).toEqual(expect.arrayContaining([MetricName.TokenMinted, MetricName.UpstreamTokenRequest]));
+    expect(metricsEmitted(outcome)).toEqual(
+      expect.arrayContaining([MetricName.TokenMinted, MetricName.UpstreamTokenRequest]),
+    );
     expectNoLeak(outcome, creds);
   });
 
@@ -138,7 +151,11 @@ describe('mint-token (bundled) — success and idempotence', () => {
     const outcome = await invoke(fixture, [{}]);
 
     const result = only(outcome);
-    expect(result.ok && result.value).toMatchObject({ outcome: 'minted', why: 'credential_version_changed', credentialVersionId: newVersion });
+    expect(result.ok && result.value).toMatchObject({
+      outcome: 'minted',
+      why: 'credential_version_changed',
+      credentialVersionId: newVersion,
+    });
     expect(server.requests.map((r) => r.form.client_id)).toEqual([creds.client_id, next.client_id]);
     expectNoLeak(outcome, next, [creds.client_secret]);
   });
@@ -219,7 +236,12 @@ describe('mint-token (bundled) — transient upstream failures are retried', () 
   it('429 with Retry-After waits at least that long, then succeeds', async () => {
     const creds = makeCredentials();
     const fixture = await BrokerFixture.create(creds);
-    server.enqueue({ kind: 'json', status: 429, body: { error: 'rate_limited' }, headers: { 'retry-after': '1' } });
+    server.enqueue({
+      kind: 'json',
+      status: 429,
+      body: { error: 'rate_limited' },
+      headers: { 'retry-after': '1' },
+    });
 
     const outcome = await invoke(fixture, [{}]);
 
@@ -234,7 +256,7 @@ describe('mint-token (bundled) — transient upstream failures are retried', () 
   it('a request that times out is retried', async () => {
     const creds = makeCredentials();
     const fixture = await BrokerFixture.create(creds);
-    server.enqueue({ kind: 'delay', ms: 3_000, then: { kind: 'token', expiresIn: 3600 } });
+    server.enqueue({ kind: 'delay', ms: 3_000, followedBy: { kind: 'token', expiresIn: 3600 } });
 
     const outcome = await invoke(fixture, [{}], (s) => {
       s.upstream = { ...s.upstream, requestTimeoutMs: 500 };
@@ -276,7 +298,15 @@ describe('mint-token (bundled) — transient upstream failures are retried', () 
 
 describe('mint-token (bundled) — bad token responses are rejected, not retried', () => {
   it.each([
-    ['malformed JSON', { kind: 'raw', status: 200, body: '{"access_token": "abc', headers: { 'content-type': 'application/json' } }],
+    [
+      'malformed JSON',
+      {
+        kind: 'raw',
+        status: 200,
+        body: '{"access_token": "abc',
+        headers: { 'content-type': 'application/json' },
+      },
+    ],
     ['missing access_token', { kind: 'json', status: 200, body: { token_type: 'Bearer', expires_in: 3600 } }],
     ['empty access_token', { kind: 'json', status: 200, body: { access_token: '', expires_in: 3600 } }],
     ['a non-Bearer token_type', { kind: 'token', extra: { token_type: 'mac' }, expiresIn: 3600 }],
@@ -332,7 +362,9 @@ describe('mint-token (bundled) — credentials problems', () => {
     expect(!result.ok && result.error.name).toBe('InvalidClientError');
     expect(!result.ok && result.error.message).toMatch(/credentials-rejected/);
     expect(server.requests).toHaveLength(1);
-    expect(metricsEmitted(outcome)).toEqual(expect.arrayContaining([MetricName.InvalidClient, MetricName.MintFailed]));
+    expect(metricsEmitted(outcome)).toEqual(
+      expect.arrayContaining([MetricName.InvalidClient, MetricName.MintFailed]),
+    );
     expectNoLeak(outcome, creds);
   });
 
@@ -374,7 +406,10 @@ describe('mint-token (bundled) — credentials problems', () => {
   });
 
   it('the deploy-time placeholder → CredentialsNotSetError, no upstream call', async () => {
-    const placeholder = JSON.stringify({ throughline_broker_placeholder: 'set me', nonce: 'Xq9PlaceholderNonce' });
+    const placeholder = JSON.stringify({
+      throughline_broker_placeholder: 'set me',
+      nonce: 'Xq9PlaceholderNonce',
+    });
     const fixture = await BrokerFixture.create(placeholder);
 
     const outcome = await invoke(fixture, [{}]);
@@ -388,19 +423,26 @@ describe('mint-token (bundled) — credentials problems', () => {
   it.each([
     ['not JSON', 'client_id=abc&client_secret=TopSecretValue1', /not valid JSON/],
     ['a JSON array', '["TopSecretValue1"]', /not an object/],
-    ['an empty client_secret', JSON.stringify({ client_id: 'TopSecretValue1', client_secret: '' }), /"client_secret" is empty/],
+    [
+      'an empty client_secret',
+      JSON.stringify({ client_id: 'TopSecretValue1', client_secret: '' }),
+      /"client_secret" is empty/,
+    ],
     ['a missing client_id', JSON.stringify({ client_secret: 'TopSecretValue1' }), /"client_id" is missing/],
-  ])('credentials that are %s → CredentialsMalformedError naming the problem, not the value', async (_l, value, message) => {
-    const fixture = await BrokerFixture.create(value);
+  ])(
+    'credentials that are %s → CredentialsMalformedError naming the problem, not the value',
+    async (_l, value, message) => {
+      const fixture = await BrokerFixture.create(value);
 
-    const outcome = await invoke(fixture, [{}]);
+      const outcome = await invoke(fixture, [{}]);
 
-    const result = only(outcome);
-    expect(!result.ok && result.error.name).toBe('CredentialsMalformedError');
-    expect(!result.ok && result.error.message).toMatch(message);
-    expect(server.requests).toHaveLength(0);
-    expectNoSecretIn(allText(outcome), ['TopSecretValue1']);
-  });
+      const result = only(outcome);
+      expect(!result.ok && result.error.name).toBe('CredentialsMalformedError');
+      expect(!result.ok && result.error.message).toMatch(message);
+      expect(server.requests).toHaveLength(0);
+      expectNoSecretIn(allText(outcome), ['TopSecretValue1']);
+    },
+  );
 
   it('an invalid payload is rejected with the allowed fields named', async () => {
     const fixture = await BrokerFixture.create(makeCredentials());

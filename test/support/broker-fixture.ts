@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { inject } from 'vitest';
 import { EnvVar } from '../../lambda/core/settings';
 import { CACHE_KEY_ATTRIBUTE, CURRENT_TOKEN_KEY } from '../../lambda/core/token-cache-schema';
@@ -77,7 +81,10 @@ export class BrokerFixture {
   /** The raw cached item, exactly as a principal with only table read access would see it. */
   async rawCachedItem() {
     const result = await this.dynamo.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { [CACHE_KEY_ATTRIBUTE]: { S: CURRENT_TOKEN_KEY } } }),
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { [CACHE_KEY_ATTRIBUTE]: { S: CURRENT_TOKEN_KEY } },
+      }),
     );
     return result.Item;
   }

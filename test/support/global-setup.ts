@@ -49,7 +49,10 @@ export default async function setup(project: TestProject) {
   const { stack } = buildApp(app);
   const assembly = app.synth();
   const template = assembly.getStackByName(stack.stackName).template as {
-    Resources: Record<string, { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }>;
+    Resources: Record<
+      string,
+      { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }
+    >;
   };
   const bundledFunctions: Record<string, BundledFunction> = {};
   for (const resource of Object.values(template.Resources)) {
@@ -59,7 +62,8 @@ export default async function setup(project: TestProject) {
     if (!name) continue;
     bundledFunctions[name] = {
       bundle: path.join(outdir, resource.Metadata['aws:asset:path'], 'index.js'),
-      environment: ((resource.Properties.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {}),
+      environment:
+        (resource.Properties.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {},
     };
   }
 

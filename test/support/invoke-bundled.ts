@@ -3,7 +3,11 @@ import * as path from 'node:path';
 
 export type InvocationResult<T = unknown> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: { readonly name: string; readonly message: string }; readonly phase?: string };
+  | {
+      readonly ok: false;
+      readonly error: { readonly name: string; readonly message: string };
+      readonly phase?: string;
+    };
 
 export interface InvokeOutcome<T = unknown> {
   readonly results: InvocationResult<T>[];
@@ -46,7 +50,8 @@ export async function invokeBundled<T = unknown>(options: {
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as InvocationResult<T>);
-  if (code !== 0 && parsedResults.length === 0) throw new Error(`Lambda runner failed (exit ${code}):\n${out}`);
+  if (code !== 0 && parsedResults.length === 0)
+    throw new Error(`Lambda runner failed (exit ${code}):\n${out}`);
   const logLines = out.split('\n').filter((l) => l.trim().length > 0);
   const logRecords = logLines.flatMap((l) => {
     try {

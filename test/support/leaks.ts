@@ -11,7 +11,9 @@ export function expectNoSecretIn(texts: readonly string[], secrets: readonly str
     if (!secret) continue;
     const forms = [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')];
     for (const form of forms) {
-      expect(haystack.includes(form), `a secret value (${secret.slice(0, 6)}…) leaked into output`).toBe(false);
+      expect(haystack.includes(form), `a secret value (${secret.slice(0, 6)}…) leaked into output`).toBe(
+        false,
+      );
     }
   }
 }

@@ -4,10 +4,25 @@ import type { TlsMaterial } from './tls';
 
 /** What the fake ThroughLine token endpoint does with one request. */
 export type TokenBehaviour =
-  | { readonly kind: 'token'; readonly accessToken?: string; readonly expiresIn?: unknown; readonly extra?: Record<string, unknown> }
-  | { readonly kind: 'json'; readonly status: number; readonly body: unknown; readonly headers?: Record<string, string> }
-  | { readonly kind: 'raw'; readonly status: number; readonly body: string; readonly headers?: Record<string, string> }
-  | { readonly kind: 'delay'; readonly ms: number; readonly then: TokenBehaviour }
+  | {
+      readonly kind: 'token';
+      readonly accessToken?: string;
+      readonly expiresIn?: unknown;
+      readonly extra?: Record<string, unknown>;
+    }
+  | {
+      readonly kind: 'json';
+      readonly status: number;
+      readonly body: unknown;
+      readonly headers?: Record<string, string>;
+    }
+  | {
+      readonly kind: 'raw';
+      readonly status: number;
+      readonly body: string;
+      readonly headers?: Record<string, string>;
+    }
+  | { readonly kind: 'delay'; readonly ms: number; readonly followedBy: TokenBehaviour }
   | { readonly kind: 'reset' };
 
 export interface RecordedRequest {
@@ -100,13 +115,17 @@ export class FakeTokenServer {
         return;
       case 'delay':
         setTimeout(() => {
-          if (!socket.destroyed) this.respond(behaviour.then, socket, res);
+          if (!socket.destroyed) this.respond(behaviour.followedBy, socket, res);
         }, behaviour.ms);
         return;
       case 'token': {
         const accessToken = behaviour.accessToken ?? makeAccessToken();
         this.issuedTokens.push(accessToken);
-        const body: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', ...behaviour.extra };
+        const body: Record<string, unknown> = {
+          access_token: accessToken,
+          token_type: 'Bearer',
+          ...behaviour.extra,
+        };
         if (behaviour.expiresIn !== undefined) body.expires_in = behaviour.expiresIn;
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
         res.end(JSON.stringify(body));

@@ -1,0 +1,43 @@
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+
+/**
+ * The token API's JSON access-log record. Shared by the API (which writes it) and the Contributor
+ * Insights rules and Logs Insights queries (which read it), so both agree on field names.
+ * It has the caller's identity and the outcome, never a request or response body (so never a token).
+ */
+export const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTimeEpoch',
+  /** IAM principal ARN of the SigV4 caller (assumed-role session ARN for roles). */
+  caller: '$context.identity.userArn',
+  callerAccount: '$context.identity.accountId',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  vpceId: '$context.identity.vpceId',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  status: '$context.status',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integration.latency',
+  errorType: '$context.error.responseType',
+  wafResponse: '$context.waf.status',
+} as const;
+
+export type AccessLogField = keyof typeof ACCESS_LOG_FIELDS;
+
+/** Numeric fields are written unquoted so Logs Insights and Contributor Insights treat them as numbers. */
+const NUMERIC_FIELDS = new Set<AccessLogField>([
+  'requestTime',
+  'status',
+  'responseLatency',
+  'integrationLatency',
+]);
+
+export function accessLogFormat(): apigateway.AccessLogFormat {
+  const body = Object.entries(ACCESS_LOG_FIELDS)
+    .map(([name, value]) =>
+      NUMERIC_FIELDS.has(name as AccessLogField) ? `"${name}":${value}` : `"${name}":"${value}"`,
+    )
+    .join(',');
+  return apigateway.AccessLogFormat.custom(`{${body}}`);
+}

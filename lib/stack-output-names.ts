@@ -1,0 +1,18 @@
+/**
+ * Stack output keys: the stack writes them, the operator CLI and the consumer client find the
+ * broker's resources through them (never through hard-coded names).
+ */
+export const StackOutput = {
+  Stage: 'Stage',
+  CredentialsSecretArn: 'CredentialsSecretArn',
+  TokenTableName: 'TokenTableName',
+  MintTokenFunctionName: 'MintTokenFunctionName',
+  BrokerKeyArn: 'BrokerKeyArn',
+  OnCallTopicArn: 'OnCallTopicArn',
+} as const;
+
+export type StackOutputKey = (typeof StackOutput)[keyof typeof StackOutput];
+
+export function brokerStackName(stageName: string): string {
+  return `ThroughLineTokenBroker-${stageName}`;
+}
