@@ -107,7 +107,9 @@ export const stageSchema = z
   })
   .superRefine((stage, ctx) => {
     const { token, upstream } = stage;
-    const headroom = Math.floor(token.defaultLifetimeSeconds * (1 - token.refreshAtFraction));
+    // Same arithmetic as the runtime's refreshAtFor(), so synth and runtime agree to the second.
+    const headroom =
+      token.defaultLifetimeSeconds - Math.floor(token.defaultLifetimeSeconds * token.refreshAtFraction);
     if (token.minTtlSeconds >= headroom) {
       ctx.addIssue({
         code: 'custom',

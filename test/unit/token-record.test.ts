@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decideMint,
+  isFresh,
+  isServable,
+  metadataOf,
+  refreshAtFor,
+  type TokenRecord,
+} from '../../lambda/core/token-record';
+
+const record = (overrides: Partial<TokenRecord> = {}): TokenRecord => ({
+  accessToken: 'tok',
+  tokenType: 'Bearer',
+  mintedAt: 1_000,
+  expiresAt: 4_600,
+  refreshAt: refreshAtFor(1_000, 3_600, 0.75),
+  credentialVersionId: 'v1',
+  ...overrides,
+});
+
+describe('freshness and servability', () => {
+  it('the refresh point is the configured fraction of the lifetime', () => {
+    expect(refreshAtFor(1_000, 3_600, 0.75)).toBe(3_700);
+    expect(refreshAtFor(0, 10, 0.5)).toBe(5);
+  });
+
+  it('a token is fresh strictly before its refresh point', () => {
+    expect(isFresh(record(), 3_699)).toBe(true);
+    expect(isFresh(record(), 3_700)).toBe(false);
+  });
+
+  it('a token is never fresh once expired, even with a refresh point beyond expiry', () => {
+    expect(isFresh(record({ refreshAt: 9_999 }), 4_600)).toBe(false);
+  });
+
+  it('servable means at least min TTL left; an expired token never is, even with min TTL 0', () => {
+    expect(isServable(record(), 4_540, 60)).toBe(true);
+    expect(isServable(record(), 4_541, 60)).toBe(false);
+    expect(isServable(record(), 4_600, 0)).toBe(false);
+    expect(isServable(record(), 4_599, 0)).toBe(true);
+  });
+
+  it('metadata never carries the token', () => {
+    expect(metadataOf(record())).not.toHaveProperty('accessToken');
+  });
+});
+
+describe('decideMint', () => {
+  const opts = { minTtlSeconds: 60 };
+
+  it('mints when the cache is empty', () => {
+    expect(decideMint(undefined, 'v1', 1_000, opts)).toEqual({ mint: true, why: 'empty' });
+  });
+
+  it('does not mint for a fresh token of the current credentials', () => {
+    expect(decideMint(record(), 'v1', 2_000, opts)).toEqual({ mint: false, why: 'fresh' });
+  });
+
+  it('mints when the credentials changed, even if the token is fresh', () => {
+    expect(decideMint(record(), 'v2', 2_000, opts)).toEqual({
+      mint: true,
+      why: 'credential_version_changed',
+    });
+  });
+
+  it('mints past the refresh point', () => {
+    expect(decideMint(record(), 'v1', 3_700, opts)).toEqual({ mint: true, why: 'not_fresh' });
+  });
+
+  it('mints when the caller needs more life than the fresh token has', () => {
+    expect(decideMint(record(), 'v1', 2_000, { minTtlSeconds: 3_000 })).toEqual({
+      mint: true,
+      why: 'below_min_ttl',
+    });
+  });
+
+  it('mints when forced', () => {
+    expect(decideMint(record(), 'v1', 2_000, { ...opts, force: true })).toEqual({
+      mint: true,
+      why: 'forced',
+    });
+  });
+});
