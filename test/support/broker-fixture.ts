@@ -116,6 +116,8 @@ export class BrokerFixture {
       AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
       AWS_LAMBDA_FUNCTION_NAME: 'test-function',
       NODE_EXTRA_CA_CERTS: inject('trustedCaFile'),
+      // Local tests run on Node 20; Lambda runs Node 24, where the SDK has nothing to warn about.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
   }
 }
