@@ -1,123 +1,21 @@
-import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import {
-  CreateSecretCommand,
-  PutSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
 import { inject } from 'vitest';
-import { EnvVar } from '../../lambda/core/settings';
-import { CACHE_KEY_ATTRIBUTE, CURRENT_TOKEN_KEY } from '../../lambda/core/token-cache-schema';
-import { MOTO_CREDENTIALS, MOTO_REGION } from './moto';
+import { awsClientConfigFor, type LocalAwsEnv, MotoBroker, type TestCredentials } from './moto-broker';
 
-export const awsClientConfig = () => ({
-  endpoint: inject('motoEndpoint'),
-  region: MOTO_REGION,
-  credentials: MOTO_CREDENTIALS,
+export { makeCredentials, type TestCredentials } from './moto-broker';
+
+/** The local AWS of this test run (started by the global setup). */
+export const localAwsEnv = (): LocalAwsEnv => ({
+  motoEndpoint: inject('motoEndpoint'),
+  trustedCaFile: inject('trustedCaFile'),
 });
 
-export interface TestCredentials {
-  readonly client_id: string;
-  readonly client_secret: string;
-}
+export const awsClientConfig = () => awsClientConfigFor(localAwsEnv());
 
-export function makeCredentials(): TestCredentials {
-  const id = randomUUID().slice(0, 8);
-  return { client_id: `client-${id}`, client_secret: `S3cr3t-${randomUUID()}` };
-}
-
-/** One broker's AWS resources in moto (key, credentials secret, token table), unique per test. */
-export class BrokerFixture {
-  readonly secrets = new SecretsManagerClient(awsClientConfig());
-  readonly dynamo = new DynamoDBClient(awsClientConfig());
-  readonly kms = new KMSClient(awsClientConfig());
-
-  private constructor(
-    readonly keyArn: string,
-    readonly secretArn: string,
-    readonly tableName: string,
-  ) {}
-
-  /** `secretValue`: credentials, a raw string, or undefined for a secret with no value at all. */
+/** MotoBroker bound to this test run's moto_server: one broker's AWS resources, unique per test. */
+export class BrokerFixture extends MotoBroker {
   static async create(secretValue: TestCredentials | string | undefined): Promise<BrokerFixture> {
-    const suffix = randomUUID().slice(0, 12);
-    const kms = new KMSClient(awsClientConfig());
-    const key = await kms.send(new CreateKeyCommand({ Description: `test ${suffix}` }));
-    const secrets = new SecretsManagerClient(awsClientConfig());
-    const secret = await secrets.send(
-      new CreateSecretCommand({
-        Name: `broker-test/${suffix}`,
-        KmsKeyId: key.KeyMetadata?.Arn,
-        ...(secretValue === undefined
-          ? {}
-          : { SecretString: typeof secretValue === 'string' ? secretValue : JSON.stringify(secretValue) }),
-      }),
-    );
-    const dynamo = new DynamoDBClient(awsClientConfig());
-    const tableName = `broker-test-${suffix}`;
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: CACHE_KEY_ATTRIBUTE, AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: CACHE_KEY_ATTRIBUTE, KeyType: 'HASH' }],
-      }),
-    );
-    return new BrokerFixture(key.KeyMetadata?.Arn as string, secret.ARN as string, tableName);
-  }
-
-  /** Puts new credentials as AWSCURRENT, as an operator would. Returns the new version id. */
-  async putCredentials(value: TestCredentials | string): Promise<string> {
-    const result = await this.secrets.send(
-      new PutSecretValueCommand({
-        SecretId: this.secretArn,
-        SecretString: typeof value === 'string' ? value : JSON.stringify(value),
-      }),
-    );
-    return result.VersionId as string;
-  }
-
-  /** The raw cached item, exactly as a principal with only table read access would see it. */
-  async rawCachedItem() {
-    const result = await this.dynamo.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { [CACHE_KEY_ATTRIBUTE]: { S: CURRENT_TOKEN_KEY } },
-      }),
-    );
-    return result.Item;
-  }
-
-  /**
-   * The environment of a bundled function as deployed, with the template's references replaced by
-   * this fixture's resources and the settings pointed at the test's token server.
-   */
-  functionEnv(
-    templateEnv: Record<string, unknown>,
-    settingsOverride: (settings: Record<string, Record<string, unknown>>) => void,
-  ): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(templateEnv)) {
-      if (typeof value === 'string') env[name] = value;
-    }
-    env[EnvVar.CredentialsSecretArn] = this.secretArn;
-    env[EnvVar.TokenTableName] = this.tableName;
-    env[EnvVar.TokenKeyArn] = this.keyArn;
-    const settings = JSON.parse(env[EnvVar.Settings] as string) as Record<string, Record<string, unknown>>;
-    settingsOverride(settings);
-    env[EnvVar.Settings] = JSON.stringify(settings);
-    return {
-      ...env,
-      AWS_ENDPOINT_URL: inject('motoEndpoint'),
-      AWS_REGION: MOTO_REGION,
-      AWS_DEFAULT_REGION: MOTO_REGION,
-      AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
-      AWS_LAMBDA_FUNCTION_NAME: 'test-function',
-      NODE_EXTRA_CA_CERTS: inject('trustedCaFile'),
-      // Local tests run on Node 20; Lambda runs Node 24, where the SDK has nothing to warn about.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    };
+    const env = localAwsEnv();
+    const ids = await MotoBroker.createResources(env, secretValue);
+    return new BrokerFixture(env, ids.keyArn, ids.secretArn, ids.tableName);
   }
 }
