@@ -177,7 +177,7 @@ describe('mint-token (bundled) — success and idempotence', () => {
 
     const outcome = await invoke(fixture, [{}, { action: 'flush', requestedBy: 'test' }]);
 
-    expect(outcome.results[1]).toEqual({ ok: true, value: { outcome: 'flushed', removed: true } });
+    expect(outcome.results[1]).toMatchObject({ ok: true, value: { outcome: 'flushed', removed: true } });
     expect(await fixture.rawCachedItem()).toBeUndefined();
   });
 

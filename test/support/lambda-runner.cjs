@@ -12,14 +12,19 @@ function emit(record) {
 async function main() {
   const events = JSON.parse(fs.readFileSync(0, 'utf8'));
   let mod;
+  const initStart = process.hrtime.bigint();
   try {
     mod = require(bundlePath);
   } catch (error) {
     emit({ ok: false, phase: 'init', error: { name: error.name, message: error.message } });
     return;
   }
+  // Timings let benchmarks separate module load (init) from the invocation itself.
+  const initMs = Number(process.hrtime.bigint() - initStart) / 1e6;
   let n = 0;
   for (const event of events) {
+    const invokeStart = process.hrtime.bigint();
+    const timing = () => ({ initMs: n === 1 ? initMs : 0, invokeMs: Number(process.hrtime.bigint() - invokeStart) / 1e6 });
     n += 1;
     const deadline = Date.now() + timeoutMs;
     const context = {
@@ -35,12 +40,12 @@ async function main() {
     };
     try {
       const value = await mod.handler(event, context);
-      emit({ ok: true, value });
+      emit({ ok: true, value, timing: timing() });
     } catch (error) {
       // What the Lambda runtime would report (and log) for a failed invocation.
       const record = { errorType: error?.name, errorMessage: error?.message };
       process.stderr.write(`${JSON.stringify({ level: 'ERROR', runtime: true, ...record })}\n`);
-      emit({ ok: false, error: { name: error?.name, message: error?.message } });
+      emit({ ok: false, error: { name: error?.name, message: error?.message }, timing: timing() });
     }
   }
 }
