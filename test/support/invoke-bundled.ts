@@ -1,12 +1,19 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 
+/** Module load time (first invocation only) and handler time, measured inside the process. */
+export interface InvocationTiming {
+  readonly initMs: number;
+  readonly invokeMs: number;
+}
+
 export type InvocationResult<T = unknown> =
-  | { readonly ok: true; readonly value: T }
+  | { readonly ok: true; readonly value: T; readonly timing?: InvocationTiming }
   | {
       readonly ok: false;
       readonly error: { readonly name: string; readonly message: string };
       readonly phase?: string;
+      readonly timing?: InvocationTiming;
     };
 
 export interface InvokeOutcome<T = unknown> {

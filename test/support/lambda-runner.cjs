@@ -24,7 +24,10 @@ async function main() {
   let n = 0;
   for (const event of events) {
     const invokeStart = process.hrtime.bigint();
-    const timing = () => ({ initMs: n === 1 ? initMs : 0, invokeMs: Number(process.hrtime.bigint() - invokeStart) / 1e6 });
+    const timing = () => ({
+      initMs: n === 1 ? initMs : 0,
+      invokeMs: Number(process.hrtime.bigint() - invokeStart) / 1e6,
+    });
     n += 1;
     const deadline = Date.now() + timeoutMs;
     const context = {

@@ -1,0 +1,44 @@
+import * as path from 'node:path';
+import { PROJECT_ROOT } from '../test/support/cdk-context';
+import { benchColdStart } from './cold-start';
+import { benchDevLoop } from './dev-loop';
+import { startBenchEnv } from './support/bench-env';
+import { describeMachine } from './support/machine';
+import { printSection, type ReportSection, writeMarkdownReport } from './support/report';
+
+/**
+ * `npm run bench`: every benchmark, side by side with its baseline in the same run, printed as
+ * tables and written to docs/benchmarks.md. `--quick` uses fewer runs (for a smoke check).
+ */
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const started = Date.now();
+  const machine = describeMachine();
+  console.log(`ThroughLine token broker benchmarks — ${machine}`);
+  const env = await startBenchEnv();
+  const sections: ReportSection[] = [];
+  try {
+    sections.push(await benchColdStart(env, quick ? 3 : 10));
+    printSection(sections[sections.length - 1] as ReportSection);
+  } finally {
+    await env.stop();
+  }
+  sections.push(benchDevLoop(quick ? 1 : 3, !quick));
+  printSection(sections[sections.length - 1] as ReportSection);
+
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  writeMarkdownReport(
+    path.join(PROJECT_ROOT, 'docs', 'benchmarks.md'),
+    [
+      '# Benchmarks',
+      `Produced by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)} in ${minutes} min. Machine: ${machine}. Local stand-ins: moto_server for AWS, a local HTTPS token server for ThroughLine. Do not edit by hand: rerun the command.`,
+    ],
+    sections,
+  );
+  console.log(`\nWrote docs/benchmarks.md (${minutes} min).`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
