@@ -1,0 +1,48 @@
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, type Stack } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { buildApp } from '../../lib/app';
+import { cdkJsonContext, PROJECT_ROOT } from './cdk-context';
+import type { CfnResources } from './cfn-resolve';
+
+export interface Template {
+  readonly Resources: CfnResources;
+  readonly Outputs?: Record<string, { Value: unknown }>;
+}
+
+/** A fresh output folder under .test-out for one synthesis. */
+export function testOutdir(name: string): string {
+  const outdir = path.join(PROJECT_ROOT, '.test-out', 'synth', `${name}-${process.pid}-${Date.now()}`);
+  mkdirSync(outdir, { recursive: true });
+  return outdir;
+}
+
+/** Synthesizes the broker app as `cdk synth` would (cdk.json context), with stage settings merged in. */
+export function synthBroker(name: string, stageOverrides: Record<string, unknown> = {}) {
+  const context = cdkJsonContext();
+  const stages = context.stages as Record<string, Record<string, unknown>>;
+  const stageName = context.stage as string;
+  const app = new App({
+    context: { ...context, stages: { ...stages, [stageName]: { ...stages[stageName], ...stageOverrides } } },
+    outdir: testOutdir(name),
+  });
+  const { stack } = buildApp(app);
+  const template = app.synth().getStackByName(stack.stackName).template as Template;
+  return { app, stack, template };
+}
+
+/** Unacknowledged cdk-nag findings (AwsSolutions and Serverless packs) in `scope`, as "rule: logicalId". */
+export function nagFindings(scope: App | Stack): string[] {
+  return [new AwsSolutionsChecks(scope), new ServerlessChecks(scope)].flatMap((pack) =>
+    pack
+      .validateScope(scope)
+      .violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName}: ${r.resourceLogicalId}`)),
+  );
+}
+
+export function resourcesOfType(template: Template, type: string): [string, Record<string, unknown>][] {
+  return Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === type)
+    .map(([id, r]) => [id, r.Properties ?? {}]);
+}
