@@ -32,12 +32,17 @@ export function synthBroker(name: string, stageOverrides: Record<string, unknown
   return { app, stack, template };
 }
 
-/** Unacknowledged cdk-nag findings (AwsSolutions and Serverless packs) in `scope`, as "rule: logicalId". */
+/** Unacknowledged cdk-nag findings (AwsSolutions and Serverless packs) in `scope`, as "rule: construct path". */
 export function nagFindings(scope: App | Stack): string[] {
   return [new AwsSolutionsChecks(scope), new ServerlessChecks(scope)].flatMap((pack) =>
-    pack
-      .validateScope(scope)
-      .violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName}: ${r.resourceLogicalId}`)),
+    pack.validateScope(scope).violations.flatMap((v) =>
+      v.violatingResources.map((r) => {
+        // cdk-nag 3 reports the construct path; the typed field of the report is the logical id.
+        const where = (r as { constructPath?: string }).constructPath ?? r.resourceLogicalId;
+        if (!where) throw new Error(`cdk-nag finding ${v.ruleName} names no resource`);
+        return `${v.ruleName}: ${where}`;
+      }),
+    ),
   );
 }
 
