@@ -155,7 +155,9 @@ export const monitoringSchema = z.strictObject({
     .default([]),
   /** Where the runbooks are browsable (e.g. your repository's docs/runbooks/ URL); alarm descriptions link there. */
   runbookBaseUrl: z
-    .url({ error: 'must be an absolute URL such as https://github.com/acme/token-broker/blob/main/docs/runbooks/' })
+    .url({
+      error: 'must be an absolute URL such as https://github.com/acme/token-broker/blob/main/docs/runbooks/',
+    })
     .refine((u) => u.startsWith('https://') && u.endsWith('/'), {
       error: 'must be an https:// URL ending in "/"',
     })

@@ -74,7 +74,9 @@ function buildFixture() {
 
 const fixture = buildFixture();
 const { template } = fixture;
-const alarms = new Map(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, p]) => [p.AlarmName as string, p]));
+const alarms = new Map(
+  resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, p]) => [p.AlarmName as string, p]),
+);
 const alarm = (severity: string, id: string) => {
   const found = alarms.get(`[${severity}] ${SERVICE} ${id}`);
   expect(found, id).toBeDefined();
@@ -91,13 +93,16 @@ const expressions = (a: Props) =>
   (a.Metrics as { Id: string; Expression?: unknown; ReturnData?: boolean; Period?: number }[]).filter(
     (m) => m.Expression !== undefined,
   );
-const topic = () => ({ Ref: (resourcesOfType(template, 'AWS::SNS::Topic')[0] as [string])[0] });
+const topic = () => ({ Ref: resourcesOfType(template, 'AWS::SNS::Topic')[0]?.[0] });
 
 describe('Contributor Insights rules over the API access log', () => {
   it('are three rules on the log group the API stage writes its access log to', () => {
     expect([...insightRules.keys()].sort()).toEqual(['callers', 'forbidden', 'refused-principals']);
     const [, stage] = resourcesOfType(template, 'AWS::ApiGateway::Stage')[0] as [string, Props];
-    const destination = resolveCfn((stage.AccessLogSetting as Props).DestinationArn, template.Resources) as string;
+    const destination = resolveCfn(
+      (stage.AccessLogSetting as Props).DestinationArn,
+      template.Resources,
+    ) as string;
     for (const { body } of insightRules.values()) {
       expect(body.logGroupNames).toHaveLength(1);
       expect(destination).toContain(body.logGroupNames[0]);
@@ -150,7 +155,11 @@ describe('API alarms', () => {
         ReturnData: true,
       }),
     ]);
-    expect(a).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 20, TreatMissingData: 'notBreaching' });
+    expect(a).toMatchObject({
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 20,
+      TreatMissingData: 'notBreaching',
+    });
   });
 
   it('RefusedCallers counts distinct refused principals (UniqueContributors)', () => {
@@ -158,21 +167,35 @@ describe('API alarms', () => {
     expect(expressions(a)[0]?.Expression).toEqual({
       'Fn::Join': ['', ["INSIGHT_RULE_METRIC('", ruleName('refused-principals'), "', 'UniqueContributors')"]],
     });
-    expect(a).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, TreatMissingData: 'notBreaching' });
+    expect(a).toMatchObject({
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+    });
   });
 
   it('DominantCaller compares the top caller with the average of the others, from the callers rule', () => {
     const a = alarm('TICKET', 'DominantCaller');
     const exprs = expressions(a);
     const main = exprs.find((m) => m.ReturnData !== false);
-    expect(main?.Expression).toBe('IF(callers >= 2 AND top >= 100, top / ((total - top) / (callers - 1)), 0)');
-    const parts = Object.fromEntries(exprs.filter((m) => m.ReturnData === false).map((m) => [m.Id, m.Expression]));
+    expect(main?.Expression).toBe(
+      'IF(callers >= 2 AND top >= 100, top / ((total - top) / (callers - 1)), 0)',
+    );
+    const parts = Object.fromEntries(
+      exprs.filter((m) => m.ReturnData === false).map((m) => [m.Id, m.Expression]),
+    );
     expect(parts).toEqual({
-      callers: { 'Fn::Join': ['', ["INSIGHT_RULE_METRIC('", ruleName('callers'), "', 'UniqueContributors')"]] },
+      callers: {
+        'Fn::Join': ['', ["INSIGHT_RULE_METRIC('", ruleName('callers'), "', 'UniqueContributors')"]],
+      },
       top: { 'Fn::Join': ['', ["INSIGHT_RULE_METRIC('", ruleName('callers'), "', 'MaxContributorValue')"]] },
       total: { 'Fn::Join': ['', ["INSIGHT_RULE_METRIC('", ruleName('callers'), "', 'Sum')"]] },
     });
-    expect(a).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 10, EvaluationPeriods: 3 });
+    expect(a).toMatchObject({
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 10,
+      EvaluationPeriods: 3,
+    });
   });
 
   it('RequestVolumeAnomaly alarms outside the anomaly band of the API request count', () => {
@@ -210,7 +233,11 @@ describe('API alarms', () => {
     const [query] = a.Metrics as { MetricStat: { Metric: Props; Stat: string; Period: number } }[];
     expect(query?.MetricStat.Metric).toMatchObject({ Namespace: 'AWS/ApiGateway', MetricName: metricName });
     expect(query?.MetricStat.Stat).toBe(stat);
-    expect(a).toMatchObject({ ComparisonOperator: comparison, Threshold: threshold, TreatMissingData: 'notBreaching' });
+    expect(a).toMatchObject({
+      ComparisonOperator: comparison,
+      Threshold: threshold,
+      TreatMissingData: 'notBreaching',
+    });
   });
 });
 
@@ -218,16 +245,41 @@ describe('refresh workflow alarms', () => {
   it('RefreshWorkflowFailed adds failed, timed-out and aborted executions of the state machine', () => {
     const a = alarm('TICKET', 'RefreshWorkflowFailed');
     const queries = a.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: Props } }[];
-    expect(queries.find((q) => q.Expression)?.Expression).toBe('FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)');
+    expect(queries.find((q) => q.Expression)?.Expression).toBe(
+      'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+    );
     const stateMachineRef = { Ref: resourcesOfType(template, 'AWS::StepFunctions::StateMachine')[0]?.[0] };
-    expect(
-      queries.filter((q) => q.MetricStat).map((q) => [q.Id, q.MetricStat?.Metric]),
-    ).toEqual([
-      ['failed', { Namespace: 'AWS/States', MetricName: 'ExecutionsFailed', Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }] }],
-      ['timedOut', { Namespace: 'AWS/States', MetricName: 'ExecutionsTimedOut', Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }] }],
-      ['aborted', { Namespace: 'AWS/States', MetricName: 'ExecutionsAborted', Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }] }],
+    expect(queries.filter((q) => q.MetricStat).map((q) => [q.Id, q.MetricStat?.Metric])).toEqual([
+      [
+        'failed',
+        {
+          Namespace: 'AWS/States',
+          MetricName: 'ExecutionsFailed',
+          Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }],
+        },
+      ],
+      [
+        'timedOut',
+        {
+          Namespace: 'AWS/States',
+          MetricName: 'ExecutionsTimedOut',
+          Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }],
+        },
+      ],
+      [
+        'aborted',
+        {
+          Namespace: 'AWS/States',
+          MetricName: 'ExecutionsAborted',
+          Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }],
+        },
+      ],
     ]);
-    expect(a).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, TreatMissingData: 'notBreaching' });
+    expect(a).toMatchObject({
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+    });
   });
 
   it('TokenNearExpiry pages when the minimum seconds to expiry is low, or nothing reported in two schedule intervals', () => {
@@ -242,7 +294,11 @@ describe('refresh workflow alarms', () => {
       Period: 600,
       Stat: 'Minimum',
     });
-    expect(a).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 300, TreatMissingData: 'breaching' });
+    expect(a).toMatchObject({
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 300,
+      TreatMissingData: 'breaching',
+    });
   });
 
   it('the staleness window is twice the schedule, at least 5 minutes, in whole minutes', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ALARM_CATALOG } from '../../lib/constructs/monitoring/alarm-catalog';
 import { stageSchema } from '../../lib/config/schema';
+import { ALARM_CATALOG } from '../../lib/constructs/monitoring/alarm-catalog';
 import { FAKE_SECRET_SUFFIX, generatedName, resolveCfn } from '../support/cfn-resolve';
 import { getSecretValueEvent, identity, rotationServiceEvent } from '../support/cloudtrail-events';
 import { matchesEventPattern } from '../support/event-pattern-matcher';
@@ -15,7 +15,11 @@ type Props = Record<string, unknown>;
 interface MetricQuery {
   Id: string;
   Expression?: unknown;
-  MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] }; Period: number; Stat: string };
+  MetricStat?: {
+    Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] };
+    Period: number;
+    Stat: string;
+  };
 }
 
 // Synthesized while the file is collected: the table-driven tests below are built from it.
@@ -45,21 +49,107 @@ describe('alarms of the deployed stack', () => {
   /** What each alarm must read, written out independently of the metric factory. */
   const expected = () => {
     const mintFunction = { Ref: logicalIdOf('AWS::Lambda::Function', 'MintTokenHandlerFunction') };
-    const queueName = { 'Fn::GetAtt': [logicalIdOf('AWS::SQS::Queue', 'OnCallDeliveryFailures'), 'QueueName'] };
+    const queueName = {
+      'Fn::GetAtt': [logicalIdOf('AWS::SQS::Queue', 'OnCallDeliveryFailures'), 'QueueName'],
+    };
     const broker = (metricName: string) => ({
       Namespace: 'ThroughLineTokenBroker',
       MetricName: metricName,
       Dimensions: [{ Name: 'service', Value: stackName }],
     });
     return [
-      { id: 'CredentialsRejected', severity: 'PAGE', metric: broker('InvalidClient'), stat: 'Sum', period: 300, comparison: 'GreaterThanOrEqualToThreshold', threshold: 1, missing: 'notBreaching' },
-      { id: 'MintFailures', severity: 'TICKET', metric: broker('MintFailed'), stat: 'Sum', period: 900, comparison: 'GreaterThanOrEqualToThreshold', threshold: 3, missing: 'notBreaching' },
-      { id: 'UpstreamDailyBudget', severity: 'PAGE', metric: broker('UpstreamTokenRequest'), stat: 'Sum', period: 86_400, comparison: 'GreaterThanOrEqualToThreshold', threshold: 800, missing: 'notBreaching' },
-      { id: 'UpstreamHourlyBurn', severity: 'TICKET', metric: broker('UpstreamTokenRequest'), stat: 'Sum', period: 3_600, comparison: 'GreaterThanThreshold', threshold: 42, missing: 'notBreaching' },
-      { id: 'CredentialAge', severity: 'TICKET', metric: broker('CredentialAgeDays'), stat: 'Maximum', period: 86_400, comparison: 'GreaterThanThreshold', threshold: 90, missing: 'ignore' },
-      { id: 'NotificationDeliveryFailed', severity: 'TICKET', metric: { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: queueName }] }, stat: 'Maximum', period: 300, comparison: 'GreaterThanOrEqualToThreshold', threshold: 1, missing: 'ignore' },
-      { id: 'LambdaErrors-MintToken', severity: 'TICKET', metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: mintFunction }] }, stat: 'Sum', period: 300, comparison: 'GreaterThanOrEqualToThreshold', threshold: 3, missing: 'notBreaching' },
-      { id: 'LambdaThrottles-MintToken', severity: 'TICKET', metric: { Namespace: 'AWS/Lambda', MetricName: 'Throttles', Dimensions: [{ Name: 'FunctionName', Value: mintFunction }] }, stat: 'Sum', period: 300, comparison: 'GreaterThanOrEqualToThreshold', threshold: 10, missing: 'notBreaching' },
+      {
+        id: 'CredentialsRejected',
+        severity: 'PAGE',
+        metric: broker('InvalidClient'),
+        stat: 'Sum',
+        period: 300,
+        comparison: 'GreaterThanOrEqualToThreshold',
+        threshold: 1,
+        missing: 'notBreaching',
+      },
+      {
+        id: 'MintFailures',
+        severity: 'TICKET',
+        metric: broker('MintFailed'),
+        stat: 'Sum',
+        period: 900,
+        comparison: 'GreaterThanOrEqualToThreshold',
+        threshold: 3,
+        missing: 'notBreaching',
+      },
+      {
+        id: 'UpstreamDailyBudget',
+        severity: 'PAGE',
+        metric: broker('UpstreamTokenRequest'),
+        stat: 'Sum',
+        period: 86_400,
+        comparison: 'GreaterThanOrEqualToThreshold',
+        threshold: 800,
+        missing: 'notBreaching',
+      },
+      {
+        id: 'UpstreamHourlyBurn',
+        severity: 'TICKET',
+        metric: broker('UpstreamTokenRequest'),
+        stat: 'Sum',
+        period: 3_600,
+        comparison: 'GreaterThanThreshold',
+        threshold: 42,
+        missing: 'notBreaching',
+      },
+      {
+        id: 'CredentialAge',
+        severity: 'TICKET',
+        metric: broker('CredentialAgeDays'),
+        stat: 'Maximum',
+        period: 86_400,
+        comparison: 'GreaterThanThreshold',
+        threshold: 90,
+        missing: 'ignore',
+      },
+      {
+        id: 'NotificationDeliveryFailed',
+        severity: 'TICKET',
+        metric: {
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: queueName }],
+        },
+        stat: 'Maximum',
+        period: 300,
+        comparison: 'GreaterThanOrEqualToThreshold',
+        threshold: 1,
+        missing: 'ignore',
+      },
+      {
+        id: 'LambdaErrors-MintToken',
+        severity: 'TICKET',
+        metric: {
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Errors',
+          Dimensions: [{ Name: 'FunctionName', Value: mintFunction }],
+        },
+        stat: 'Sum',
+        period: 300,
+        comparison: 'GreaterThanOrEqualToThreshold',
+        threshold: 3,
+        missing: 'notBreaching',
+      },
+      {
+        id: 'LambdaThrottles-MintToken',
+        severity: 'TICKET',
+        metric: {
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Throttles',
+          Dimensions: [{ Name: 'FunctionName', Value: mintFunction }],
+        },
+        stat: 'Sum',
+        period: 300,
+        comparison: 'GreaterThanOrEqualToThreshold',
+        threshold: 10,
+        missing: 'notBreaching',
+      },
     ];
   };
 
@@ -140,26 +230,36 @@ describe('on-call topic', () => {
 
 describe('credentials secret audit (EventBridge on CloudTrail)', () => {
   const secretLogicalId = () => logicalIdOf('AWS::SecretsManager::Secret', 'CredentialStoreCredentials');
-  const secretArn = () => `arn:aws:secretsmanager:eu-west-2:111122223333:secret:${generatedName(secretLogicalId())}-${FAKE_SECRET_SUFFIX}`;
+  const secretArn = () =>
+    `arn:aws:secretsmanager:eu-west-2:111122223333:secret:${generatedName(secretLogicalId())}-${FAKE_SECRET_SUFFIX}`;
   const secretName = () => generatedName(secretLogicalId());
-  const mintRoleArn = () => `arn:aws:iam::111122223333:role/${generatedName(logicalIdOf('AWS::IAM::Role', 'MintTokenHandlerRole'))}`;
+  const mintRoleArn = () =>
+    `arn:aws:iam::111122223333:role/${generatedName(logicalIdOf('AWS::IAM::Role', 'MintTokenHandlerRole'))}`;
   const adminRole = 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123';
 
   const rule = (idPrefix: string) => {
-    const [, props] = resourcesOfType(template, 'AWS::Events::Rule').find(([id]) => id.startsWith(idPrefix)) as [
-      string,
-      Props,
-    ];
+    const [, props] = resourcesOfType(template, 'AWS::Events::Rule').find(([id]) =>
+      id.startsWith(idPrefix),
+    ) as [string, Props];
     return resolveCfn(props, template.Resources) as Props & {
       EventPattern: unknown;
-      Targets: { Arn: string; DeadLetterConfig?: { Arn: string }; InputTransformer: { InputTemplate: string; InputPathsMap: Record<string, string> } }[];
+      Targets: {
+        Arn: string;
+        DeadLetterConfig?: { Arn: string };
+        InputTransformer: { InputTemplate: string; InputPathsMap: Record<string, string> };
+      }[];
     };
   };
 
   it('the resolved secret identifiers are the ones the template refers to', () => {
     // Guards the fixture: the fake ARNs below are what resolveCfn makes of the secret and role.
     expect(resolveCfn({ Ref: secretLogicalId() }, template.Resources)).toBe(secretArn());
-    expect(resolveCfn({ 'Fn::GetAtt': [logicalIdOf('AWS::IAM::Role', 'MintTokenHandlerRole'), 'Arn'] }, template.Resources)).toBe(mintRoleArn());
+    expect(
+      resolveCfn(
+        { 'Fn::GetAtt': [logicalIdOf('AWS::IAM::Role', 'MintTokenHandlerRole'), 'Arn'] },
+        template.Resources,
+      ),
+    ).toBe(mintRoleArn());
   });
 
   it('receives read-only management events and notifies the topic, with a dead-letter queue', () => {
@@ -171,21 +271,60 @@ describe('credentials secret audit (EventBridge on CloudTrail)', () => {
   });
 
   it.each([
-    ['an administrator role, denied', () => identity.assumedRole(adminRole, 'alice'), () => secretArn(), 'AccessDenied'],
-    ['an administrator role, by name, succeeding', () => identity.assumedRole(adminRole), () => secretName(), undefined],
-    ['another role, by partial ARN', () => identity.assumedRole('arn:aws:iam::111122223333:role/ci-deployer'), () => secretArn().slice(0, -7), 'AccessDenied'],
+    [
+      'an administrator role, denied',
+      () => identity.assumedRole(adminRole, 'alice'),
+      () => secretArn(),
+      'AccessDenied',
+    ],
+    [
+      'an administrator role, by name, succeeding',
+      () => identity.assumedRole(adminRole),
+      () => secretName(),
+      undefined,
+    ],
+    [
+      'another role, by partial ARN',
+      () => identity.assumedRole('arn:aws:iam::111122223333:role/ci-deployer'),
+      () => secretArn().slice(0, -7),
+      'AccessDenied',
+    ],
     ['an IAM user (no session issuer)', () => identity.iamUser('bob'), () => secretArn(), 'AccessDenied'],
     ['the root user', () => identity.root(), () => secretName(), undefined],
   ])('matches GetSecretValue by %s', (_, who, secretId, errorCode) => {
-    const event = getSecretValueEvent({ secretId: secretId(), userIdentity: who(), ...(errorCode ? { errorCode } : {}) });
+    const event = getSecretValueEvent({
+      secretId: secretId(),
+      userIdentity: who(),
+      ...(errorCode ? { errorCode } : {}),
+    });
     expect(matchesEventPattern(rule('MonitoringSecretAuditUnexpectedRead').EventPattern, event)).toBe(true);
   });
 
   it.each([
-    ['the mint-token role, by ARN', () => identity.assumedRole(mintRoleArn(), 'MintTokenFunction'), () => secretArn(), 'GetSecretValue'],
-    ['the mint-token role, by name', () => identity.assumedRole(mintRoleArn()), () => secretName(), 'GetSecretValue'],
-    ['an administrator, on another secret', () => identity.assumedRole(adminRole), () => 'arn:aws:secretsmanager:eu-west-2:111122223333:secret:other-AbC123', 'GetSecretValue'],
-    ['an administrator, describing (not reading) it', () => identity.assumedRole(adminRole), () => secretArn(), 'DescribeSecret'],
+    [
+      'the mint-token role, by ARN',
+      () => identity.assumedRole(mintRoleArn(), 'MintTokenFunction'),
+      () => secretArn(),
+      'GetSecretValue',
+    ],
+    [
+      'the mint-token role, by name',
+      () => identity.assumedRole(mintRoleArn()),
+      () => secretName(),
+      'GetSecretValue',
+    ],
+    [
+      'an administrator, on another secret',
+      () => identity.assumedRole(adminRole),
+      () => 'arn:aws:secretsmanager:eu-west-2:111122223333:secret:other-AbC123',
+      'GetSecretValue',
+    ],
+    [
+      'an administrator, describing (not reading) it',
+      () => identity.assumedRole(adminRole),
+      () => secretArn(),
+      'DescribeSecret',
+    ],
   ])('does not match a read by %s', (_, who, secretId, eventName) => {
     const event = getSecretValueEvent({ secretId: secretId(), userIdentity: who(), eventName });
     expect(matchesEventPattern(rule('MonitoringSecretAuditUnexpectedRead').EventPattern, event)).toBe(false);
@@ -202,7 +341,9 @@ describe('credentials secret audit (EventBridge on CloudTrail)', () => {
       event,
     );
     expect(message).toMatch(/^\[PAGE\] ThroughLineTokenBroker-dev UnexpectedSecretRead: /);
-    expect(message).toContain('read by arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123/alice');
+    expect(message).toContain(
+      'read by arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123/alice',
+    );
     expect(message).toContain('(identity type AssumedRole) from 203.0.113.9 at 2026-01-02T03:04:05Z');
     expect(message).toContain('error code (empty when the read succeeded): AccessDenied');
     expect(message).toContain('Runbook: docs/runbooks/unexpected-secret-read.md');
@@ -210,12 +351,19 @@ describe('credentials secret audit (EventBridge on CloudTrail)', () => {
 
   it('notifies a failed rotation of this secret only', () => {
     const rotation = rule('MonitoringSecretAuditRotationFailed');
-    expect(matchesEventPattern(rotation.EventPattern, rotationServiceEvent('RotationFailed', secretArn()))).toBe(true);
-    expect(matchesEventPattern(rotation.EventPattern, rotationServiceEvent('RotationSucceeded', secretArn()))).toBe(false);
+    expect(
+      matchesEventPattern(rotation.EventPattern, rotationServiceEvent('RotationFailed', secretArn())),
+    ).toBe(true);
+    expect(
+      matchesEventPattern(rotation.EventPattern, rotationServiceEvent('RotationSucceeded', secretArn())),
+    ).toBe(false);
     expect(
       matchesEventPattern(
         rotation.EventPattern,
-        rotationServiceEvent('RotationFailed', 'arn:aws:secretsmanager:eu-west-2:111122223333:secret:other-AbC123'),
+        rotationServiceEvent(
+          'RotationFailed',
+          'arn:aws:secretsmanager:eu-west-2:111122223333:secret:other-AbC123',
+        ),
       ),
     ).toBe(false);
     const message = renderInputTransformer(
@@ -239,7 +387,7 @@ describe('dashboard', () => {
       widgets: { type: string; properties: Record<string, unknown> }[];
     };
     const status = body.widgets.find((w) => w.type === 'alarm');
-    expect((status?.properties.alarms as string[]).length).toBe(alarms.size);
+    expect(status?.properties.alarms).toHaveLength(alarms.size);
     const titles = body.widgets.map((w) => w.properties.title);
     expect(titles).toEqual(
       expect.arrayContaining([
@@ -252,20 +400,30 @@ describe('dashboard', () => {
       ]),
     );
     const text = JSON.stringify(body);
-    for (const name of ['TokenMinted', 'MintFailed', 'InvalidClient', 'CachedTokenSecondsToExpiry', 'UpstreamTokenRequest']) {
+    for (const name of [
+      'TokenMinted',
+      'MintFailed',
+      'InvalidClient',
+      'CachedTokenSecondsToExpiry',
+      'UpstreamTokenRequest',
+    ]) {
       expect(text).toContain(`"${name}"`);
     }
   });
 
   it('is named in the stack outputs with the topic', () => {
-    expect(template.Outputs?.MonitoringDashboardName?.Value).toEqual({ Ref: logicalIdOf('AWS::CloudWatch::Dashboard', 'MonitoringDashboard') });
+    expect(template.Outputs?.MonitoringDashboardName?.Value).toEqual({
+      Ref: logicalIdOf('AWS::CloudWatch::Dashboard', 'MonitoringDashboard'),
+    });
     expect(template.Outputs?.OnCallTopicArn?.Value).toEqual(topicRef());
   });
 });
 
 describe('cdk-nag', () => {
   it('finds nothing unacknowledged in the stack with monitoring', () => {
-    const { app } = synthBroker('monitoring-nag', { monitoring: { emailSubscriptions: ['oncall@example.org'] } });
+    const { app } = synthBroker('monitoring-nag', {
+      monitoring: { emailSubscriptions: ['oncall@example.org'] },
+    });
     expect(nagFindings(app)).toEqual([]);
   });
 });
@@ -273,6 +431,8 @@ describe('cdk-nag', () => {
 it('the thresholds in the expectations are the config defaults', () => {
   // Keeps the literal expectations above honest if a default changes.
   expect(config.thresholds.mintFailuresPer15Minutes).toBe(3);
-  expect(Math.ceil(config.dailyUpstreamRequestBudget * config.thresholds.upstreamDailyBudgetFraction)).toBe(800);
+  expect(Math.ceil(config.dailyUpstreamRequestBudget * config.thresholds.upstreamDailyBudgetFraction)).toBe(
+    800,
+  );
   expect(Math.ceil(config.dailyUpstreamRequestBudget / 24)).toBe(42);
 });

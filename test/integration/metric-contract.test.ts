@@ -1,5 +1,5 @@
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Duration } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { METRIC_NAMESPACE, MetricName } from '../../lambda/core/metric-names';
 import { stageSchema } from '../../lib/config/schema';
@@ -57,7 +57,9 @@ function metricsRead(metric: cloudwatch.IMetric): EmittedMetric[] {
       {
         namespace: config.metricStat.namespace,
         name: config.metricStat.metricName,
-        dimensions: Object.fromEntries((config.metricStat.dimensions ?? []).map((d) => [d.name, String(d.value)])),
+        dimensions: Object.fromEntries(
+          (config.metricStat.dimensions ?? []).map((d) => [d.name, String(d.value)]),
+        ),
       },
     ];
   }
@@ -80,7 +82,13 @@ afterAll(async () => {
 
 async function run(fixture: BrokerFixture, events: unknown[]) {
   const env = fixture.functionEnv(mintToken().environment, (s) => {
-    s.upstream = { ...s.upstream, tokenUrl: server.url, requestTimeoutMs: 1_000, backoffBaseMs: 10, backoffCapMs: 50 };
+    s.upstream = {
+      ...s.upstream,
+      tokenUrl: server.url,
+      requestTimeoutMs: 1_000,
+      backoffBaseMs: 10,
+      backoffCapMs: 50,
+    };
   });
   return invokeBundled({ bundle: mintToken().bundle, env, events });
 }
@@ -113,7 +121,9 @@ describe('metrics the alarms read are the metrics the handler emits', () => {
     };
     const read = ALARM_CATALOG.flatMap((spec) =>
       spec.scope === 'broker' || spec.scope === 'refreshWorkflow'
-        ? metricsRead((spec.metric as (s: unknown, c: unknown) => cloudwatch.IMetric)(scopes[spec.scope], config))
+        ? metricsRead(
+            (spec.metric as (s: unknown, c: unknown) => cloudwatch.IMetric)(scopes[spec.scope], config),
+          )
         : [],
     ).filter((m) => m.namespace === METRIC_NAMESPACE);
 

@@ -49,7 +49,8 @@ function ref(logicalId: string, resources: CfnResources): string {
 function getAtt(logicalId: string, attribute: string, resources: CfnResources): string {
   const resource = resources[logicalId];
   if (!resource) throw new Error(`Fn::GetAtt on unknown resource ${logicalId}`);
-  if (resource.Type === 'AWS::IAM::Role' && attribute === 'Arn') return arn('iam', `role/${generatedName(logicalId)}`, '');
+  if (resource.Type === 'AWS::IAM::Role' && attribute === 'Arn')
+    return arn('iam', `role/${generatedName(logicalId)}`, '');
   if (resource.Type === 'AWS::CloudWatch::InsightRule' && attribute === 'RuleName') {
     return resolveCfn(resource.Properties?.RuleName, resources) as string;
   }

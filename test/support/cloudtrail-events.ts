@@ -83,7 +83,10 @@ export function getSecretValueEvent(options: {
     requestParameters: { secretId: options.secretId },
     responseElements: null,
     ...(options.errorCode
-      ? { errorCode: options.errorCode, errorMessage: 'User is not authorized to perform: secretsmanager:GetSecretValue' }
+      ? {
+          errorCode: options.errorCode,
+          errorMessage: 'User is not authorized to perform: secretsmanager:GetSecretValue',
+        }
       : {}),
     requestID: 'e5f2b6c1-0000-4000-8000-000000000000',
     eventID: '0b5b9f9e-0000-4000-8000-000000000000',

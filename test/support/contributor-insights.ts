@@ -29,7 +29,14 @@ export function parseInsightRule(body: string | object): ParsedRule {
   const fail = (message: string): never => {
     throw new RuleSyntaxError(message);
   };
-  const allowed = new Set(['Schema', 'LogGroupNames', 'LogGroupARNs', 'LogFormat', 'Contribution', 'AggregateOn']);
+  const allowed = new Set([
+    'Schema',
+    'LogGroupNames',
+    'LogGroupARNs',
+    'LogFormat',
+    'Contribution',
+    'AggregateOn',
+  ]);
   for (const key of Object.keys(rule)) if (!allowed.has(key)) fail(`unknown rule field ${key}`);
   const schema = rule.Schema as Record<string, unknown> | undefined;
   if (schema?.Name !== 'CloudWatchLogRule' || schema.Version !== 1) {
@@ -43,19 +50,27 @@ export function parseInsightRule(body: string | object): ParsedRule {
   const contribution = rule.Contribution as Record<string, unknown> | undefined;
   if (!contribution) return fail('Contribution is required');
   const keys = contribution.Keys;
-  if (!Array.isArray(keys) || keys.length < 1 || keys.length > 4) fail('Contribution.Keys must list 1 to 4 fields');
-  for (const key of keys as unknown[]) if (typeof key !== 'string' || !PATH.test(key)) fail(`bad key path ${key}`);
+  if (!Array.isArray(keys) || keys.length < 1 || keys.length > 4)
+    fail('Contribution.Keys must list 1 to 4 fields');
+  for (const key of keys as unknown[])
+    if (typeof key !== 'string' || !PATH.test(key)) fail(`bad key path ${key}`);
   const filters = (contribution.Filters ?? []) as unknown[];
   if (!Array.isArray(filters) || filters.length > 4) fail('Contribution.Filters must list at most 4 filters');
   for (const filter of filters) {
     const f = filter as Record<string, unknown>;
-    if (typeof f.Match !== 'string' || !PATH.test(f.Match)) fail(`filter Match must be a field path: ${f.Match}`);
+    if (typeof f.Match !== 'string' || !PATH.test(f.Match))
+      fail(`filter Match must be a field path: ${f.Match}`);
     const operators = Object.keys(f).filter((k) => k !== 'Match');
     if (operators.length !== 1) fail(`a filter has exactly one operator, got ${operators.join(', ')}`);
     const [op] = operators as [string];
     const operand = f[op];
     if (STRING_LIST_OPERATORS.includes(op)) {
-      if (!Array.isArray(operand) || operand.length < 1 || operand.length > 10 || !operand.every((v) => typeof v === 'string')) {
+      if (
+        !Array.isArray(operand) ||
+        operand.length < 1 ||
+        operand.length > 10 ||
+        !operand.every((v) => typeof v === 'string')
+      ) {
         fail(`${op} takes 1 to 10 strings`);
       }
     } else if (NUMBER_OPERATORS.includes(op)) {
@@ -68,8 +83,10 @@ export function parseInsightRule(body: string | object): ParsedRule {
   }
   const aggregateOn = rule.AggregateOn;
   if (aggregateOn !== 'Count' && aggregateOn !== 'Sum') fail('AggregateOn must be Count or Sum');
-  if (aggregateOn === 'Sum' && typeof contribution.ValueOf !== 'string') fail('AggregateOn Sum needs ValueOf');
-  if (aggregateOn === 'Count' && contribution.ValueOf !== undefined) fail('ValueOf is only for AggregateOn Sum');
+  if (aggregateOn === 'Sum' && typeof contribution.ValueOf !== 'string')
+    fail('AggregateOn Sum needs ValueOf');
+  if (aggregateOn === 'Count' && contribution.ValueOf !== undefined)
+    fail('ValueOf is only for AggregateOn Sum');
   return {
     logGroupNames: names as string[],
     keys: keys as string[],

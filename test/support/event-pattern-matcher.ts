@@ -35,7 +35,8 @@ function matchObject(pattern: Record<string, unknown>, event: Json | typeof MISS
         throw new UnsupportedPatternError('$or must be a list of at least two patterns');
       }
       return sub.some((alternative) => {
-        if (!isObject(alternative)) throw new UnsupportedPatternError('each $or alternative must be an object');
+        if (!isObject(alternative))
+          throw new UnsupportedPatternError('each $or alternative must be an object');
         return matchObject(alternative, event);
       });
     }
@@ -130,13 +131,19 @@ function numeric(operand: unknown, value: Value): boolean {
     const bound = operand[i + 1];
     if (typeof bound !== 'number') throw new UnsupportedPatternError('numeric bounds are numbers');
     const ok =
-      op === '<' ? value < bound
-      : op === '<=' ? value <= bound
-      : op === '=' ? value === bound
-      : op === '>=' ? value >= bound
-      : op === '>' ? value > bound
-      : undefined;
-    if (ok === undefined) throw new UnsupportedPatternError(`numeric operator ${String(op)} is not supported`);
+      op === '<'
+        ? value < bound
+        : op === '<='
+          ? value <= bound
+          : op === '='
+            ? value === bound
+            : op === '>='
+              ? value >= bound
+              : op === '>'
+                ? value > bound
+                : undefined;
+    if (ok === undefined)
+      throw new UnsupportedPatternError(`numeric operator ${String(op)} is not supported`);
     if (!ok) return false;
   }
   return true;

@@ -12,7 +12,8 @@ export function renderInputTransformer(
     if (jsonPath === undefined) return placeholder;
     let value: unknown = event;
     for (const part of jsonPath.replace(/^\$\./, '').split('.')) {
-      value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[part] : undefined;
+      value =
+        typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[part] : undefined;
     }
     return value === undefined || value === null ? '' : String(value);
   });

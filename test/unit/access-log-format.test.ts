@@ -25,6 +25,8 @@ describe('API access-log format', () => {
   it('writes the caller ARN and outcome, never a request or response body', () => {
     const line = renderAccessLogLine(served(caller));
     expect(line).toContain(caller);
-    expect(Object.values(ACCESS_LOG_FIELDS).join(' ')).not.toMatch(/requestBody|responseBody|\$input|Authorization/i);
+    expect(Object.values(ACCESS_LOG_FIELDS).join(' ')).not.toMatch(
+      /requestBody|responseBody|\$input|Authorization/i,
+    );
   });
 });

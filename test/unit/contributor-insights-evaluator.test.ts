@@ -14,7 +14,9 @@ const rule = (contribution: object, extra: object = {}) => ({
 describe('Contributor Insights rule syntax', () => {
   it('accepts a valid rule and reads its parts', () => {
     const parsed = parseInsightRule(
-      JSON.stringify(rule({ Keys: ['$.caller', '$.a.b[0]'], Filters: [{ Match: '$.status', EqualTo: 403 }] })),
+      JSON.stringify(
+        rule({ Keys: ['$.caller', '$.a.b[0]'], Filters: [{ Match: '$.status', EqualTo: 403 }] }),
+      ),
     );
     expect(parsed.keys).toEqual(['$.caller', '$.a.b[0]']);
     expect(parsed.aggregateOn).toBe('Count');
@@ -56,7 +58,12 @@ describe('Contributor Insights evaluation', () => {
       lines,
     );
     expect(Object.fromEntries(report.contributors)).toEqual({ a: 1, b: 1, '-': 1 });
-    expect(report).toMatchObject({ sum: 3, uniqueContributors: 3, maxContributorValue: 1, unreadableLines: 2 });
+    expect(report).toMatchObject({
+      sum: 3,
+      uniqueContributors: 3,
+      maxContributorValue: 1,
+      unreadableLines: 2,
+    });
   });
 
   it('applies In, NotIn, StartsWith, comparisons and IsPresent', () => {

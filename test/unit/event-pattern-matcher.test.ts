@@ -19,28 +19,42 @@ describe('event-pattern matcher', () => {
   it('matches exact values of every scalar type and needs every field to match (AND)', () => {
     expect(matchesEventPattern({ source: ['aws.secretsmanager'] }, event)).toBe(true);
     expect(matchesEventPattern({ detail: { count: [5], flag: [false], nothing: [null] } }, event)).toBe(true);
-    expect(matchesEventPattern({ source: ['aws.secretsmanager'], detail: { eventName: ['PutSecretValue'] } }, event)).toBe(
-      false,
-    );
+    expect(
+      matchesEventPattern(
+        { source: ['aws.secretsmanager'], detail: { eventName: ['PutSecretValue'] } },
+        event,
+      ),
+    ).toBe(false);
     expect(matchesEventPattern({ detail: { count: ['5'] } }, event)).toBe(false);
   });
 
   it('ORs the matchers of one field and matches any element of an array value', () => {
-    expect(matchesEventPattern({ detail: { eventName: ['PutSecretValue', 'GetSecretValue'] } }, event)).toBe(true);
+    expect(matchesEventPattern({ detail: { eventName: ['PutSecretValue', 'GetSecretValue'] } }, event)).toBe(
+      true,
+    );
     expect(matchesEventPattern({ resources: ['arn:b'] }, event)).toBe(true);
     expect(matchesEventPattern({ resources: ['arn:c'] }, event)).toBe(false);
   });
 
   it('prefix, suffix and equals-ignore-case', () => {
-    expect(matchesEventPattern({ detail: { userIdentity: { arn: [{ prefix: 'arn:aws:sts::1:' }] } } }, event)).toBe(true);
-    expect(matchesEventPattern({ detail: { userIdentity: { arn: [{ prefix: 'arn:aws:iam::' }] } } }, event)).toBe(false);
-    expect(matchesEventPattern({ detail: { userIdentity: { arn: [{ suffix: '/alice' }] } } }, event)).toBe(true);
-    expect(matchesEventPattern({ detail: { eventName: [{ 'equals-ignore-case': 'getsecretvalue' }] } }, event)).toBe(
+    expect(
+      matchesEventPattern({ detail: { userIdentity: { arn: [{ prefix: 'arn:aws:sts::1:' }] } } }, event),
+    ).toBe(true);
+    expect(
+      matchesEventPattern({ detail: { userIdentity: { arn: [{ prefix: 'arn:aws:iam::' }] } } }, event),
+    ).toBe(false);
+    expect(matchesEventPattern({ detail: { userIdentity: { arn: [{ suffix: '/alice' }] } } }, event)).toBe(
       true,
     );
-    expect(matchesEventPattern({ detail: { eventName: [{ prefix: { 'equals-ignore-case': 'GETSECRET' } }] } }, event)).toBe(
-      true,
-    );
+    expect(
+      matchesEventPattern({ detail: { eventName: [{ 'equals-ignore-case': 'getsecretvalue' }] } }, event),
+    ).toBe(true);
+    expect(
+      matchesEventPattern(
+        { detail: { eventName: [{ prefix: { 'equals-ignore-case': 'GETSECRET' } }] } },
+        event,
+      ),
+    ).toBe(true);
     expect(matchesEventPattern({ detail: { count: [{ prefix: '5' }] } }, event)).toBe(false);
   });
 
@@ -76,20 +90,31 @@ describe('event-pattern matcher', () => {
     const pattern = (type: string, arn: string) => ({
       source: ['aws.secretsmanager'],
       detail: {
-        $or: [{ userIdentity: { type: [{ 'anything-but': [type] }] } }, { userIdentity: { arn: [{ prefix: arn }] } }],
+        $or: [
+          { userIdentity: { type: [{ 'anything-but': [type] }] } },
+          { userIdentity: { arn: [{ prefix: arn }] } },
+        ],
       },
     });
-    expect(matchesEventPattern(pattern('AssumedRole', 'arn:aws:sts::1:assumed-role/Admin'), event)).toBe(true);
+    expect(matchesEventPattern(pattern('AssumedRole', 'arn:aws:sts::1:assumed-role/Admin'), event)).toBe(
+      true,
+    );
     expect(matchesEventPattern(pattern('IAMUser', 'nope'), event)).toBe(true);
     expect(matchesEventPattern(pattern('AssumedRole', 'nope'), event)).toBe(false);
     expect(matchesEventPattern({ ...pattern('IAMUser', 'x'), source: ['aws.kms'] }, event)).toBe(false);
   });
 
   it('rejects syntax it does not implement instead of guessing', () => {
-    expect(() => matchesEventPattern({ source: [{ wildcard: 'aws.*' }] }, event)).toThrow(UnsupportedPatternError);
-    expect(() => matchesEventPattern({ source: 'aws.secretsmanager' }, event)).toThrow(UnsupportedPatternError);
+    expect(() => matchesEventPattern({ source: [{ wildcard: 'aws.*' }] }, event)).toThrow(
+      UnsupportedPatternError,
+    );
+    expect(() => matchesEventPattern({ source: 'aws.secretsmanager' }, event)).toThrow(
+      UnsupportedPatternError,
+    );
     expect(() => matchesEventPattern({ source: [] }, event)).toThrow(UnsupportedPatternError);
-    expect(() => matchesEventPattern({ detail: { $or: [{ a: ['b'] }] } }, event)).toThrow(UnsupportedPatternError);
+    expect(() => matchesEventPattern({ detail: { $or: [{ a: ['b'] }] } }, event)).toThrow(
+      UnsupportedPatternError,
+    );
     expect(() => matchesEventPattern({ source: [{ prefix: 'a', suffix: 'b' }] }, event)).toThrow(
       UnsupportedPatternError,
     );

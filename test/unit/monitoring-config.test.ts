@@ -24,7 +24,11 @@ describe('monitoring configuration', () => {
       emailSubscriptions: [],
       dailyUpstreamRequestBudget: 1000,
       credentialMaxAgeDays: 90,
-      thresholds: { credentialsRejectedPer5Minutes: 1, tokenExpiryWarningSeconds: 300, upstreamDailyBudgetFraction: 0.8 },
+      thresholds: {
+        credentialsRejectedPer5Minutes: 1,
+        tokenExpiryWarningSeconds: 300,
+        upstreamDailyBudgetFraction: 0.8,
+      },
     });
     expect(monitoring.alarmTopicArn).toBeUndefined();
     expect(monitoring.thresholds.upstreamRequestsPerHour).toBeUndefined();
@@ -81,7 +85,8 @@ describe('monitoring configuration', () => {
     expect(problemsOf({ monitoring: { thresholds: { tokenExpiryWarningSeconds: 60 } } })).toEqual([
       expect.stringMatching(/tokenExpiryWarningSeconds: must be above token.minTtlSeconds \(60 s\)/),
     ]);
-    expect(load({ monitoring: { thresholds: { tokenExpiryWarningSeconds: 899 } } }).config.monitoring.thresholds)
-      .toMatchObject({ tokenExpiryWarningSeconds: 899 });
+    expect(
+      load({ monitoring: { thresholds: { tokenExpiryWarningSeconds: 899 } } }).config.monitoring.thresholds,
+    ).toMatchObject({ tokenExpiryWarningSeconds: 899 });
   });
 });

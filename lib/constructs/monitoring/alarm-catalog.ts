@@ -78,8 +78,11 @@ interface AlarmSpecOf<S extends AlarmScope> {
 
 export type AlarmSpec = { [S in AlarmScope]: AlarmSpecOf<S> }[AlarmScope];
 
-const { GREATER_THAN_OR_EQUAL_TO_THRESHOLD: AT_LEAST, GREATER_THAN_THRESHOLD: ABOVE, LESS_THAN_THRESHOLD: BELOW } =
-  cloudwatch.ComparisonOperator;
+const {
+  GREATER_THAN_OR_EQUAL_TO_THRESHOLD: AT_LEAST,
+  GREATER_THAN_THRESHOLD: ABOVE,
+  LESS_THAN_THRESHOLD: BELOW,
+} = cloudwatch.ComparisonOperator;
 
 /** Counts emitted only when something happens: no data means nothing happened. */
 const NO_EVENTS_IS_FINE =
@@ -110,7 +113,11 @@ export const ALARM_CATALOG: readonly AlarmSpec[] = [
       'Minting a token failed repeatedly (any reason). Callers are still served while the cached token lasts; token-near-expiry pages if it runs out.',
     runbook: Runbook.MintFailures,
     metric: ({ broker }) => broker.mintFailures(Duration.minutes(15)),
-    condition: { kind: 'threshold', comparison: AT_LEAST, threshold: (c) => c.thresholds.mintFailuresPer15Minutes },
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.mintFailuresPer15Minutes,
+    },
     evaluationPeriods: 1,
     missingData: { treat: cloudwatch.TreatMissingData.NOT_BREACHING, why: NO_EVENTS_IS_FINE },
   },
@@ -285,7 +292,11 @@ export const ALARM_CATALOG: readonly AlarmSpec[] = [
       'A scheduled token refresh run failed, timed out or was aborted. The cached token is still served until it nears expiry; token-near-expiry pages if refreshes keep failing.',
     runbook: Runbook.RefreshWorkflowFailed,
     metric: ({ refresh }) => refresh.unsuccessful(),
-    condition: { kind: 'threshold', comparison: AT_LEAST, threshold: (c) => c.thresholds.refreshFailuresPer5Minutes },
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.refreshFailuresPer5Minutes,
+    },
     evaluationPeriods: 1,
     missingData: { treat: cloudwatch.TreatMissingData.NOT_BREACHING, why: NO_EVENTS_IS_FINE },
   },
@@ -297,7 +308,11 @@ export const ALARM_CATALOG: readonly AlarmSpec[] = [
       'The cached token is close to expiry, or no refresh has reported it within the expected time (stale): refresh is not keeping up and callers will soon get 503.',
     runbook: Runbook.TokenNearExpiry,
     metric: ({ broker, refreshWindow }) => broker.cachedTokenSecondsToExpiry(refreshWindow),
-    condition: { kind: 'threshold', comparison: BELOW, threshold: (c) => c.thresholds.tokenExpiryWarningSeconds },
+    condition: {
+      kind: 'threshold',
+      comparison: BELOW,
+      threshold: (c) => c.thresholds.tokenExpiryWarningSeconds,
+    },
     evaluationPeriods: 1,
     missingData: {
       treat: cloudwatch.TreatMissingData.BREACHING,
@@ -311,7 +326,11 @@ export const ALARM_CATALOG: readonly AlarmSpec[] = [
     summary: 'A broker function failed with unhandled errors repeatedly.',
     runbook: Runbook.LambdaErrors,
     metric: ({ fn }) => fn.errors(),
-    condition: { kind: 'threshold', comparison: AT_LEAST, threshold: (c) => c.thresholds.lambdaErrorsPer5Minutes },
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.lambdaErrorsPer5Minutes,
+    },
     evaluationPeriods: 1,
     missingData: {
       treat: cloudwatch.TreatMissingData.NOT_BREACHING,

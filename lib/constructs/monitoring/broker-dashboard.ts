@@ -34,8 +34,11 @@ export class BrokerDashboard extends Construct {
   constructor(scope: Construct, id: string, props: BrokerDashboardProps) {
     super(scope, id);
     const { broker, config, api, refreshWorkflow } = props;
-    const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}) =>
-      new cloudwatch.GraphWidget({ title, left, width: THIRD, height: HEIGHT, ...extra });
+    const graph = (
+      title: string,
+      left: cloudwatch.IMetric[],
+      extra: Partial<cloudwatch.GraphWidgetProps> = {},
+    ) => new cloudwatch.GraphWidget({ title, left, width: THIRD, height: HEIGHT, ...extra });
     const line = (value: number, label: string, color = cloudwatch.Color.RED) => ({ value, label, color });
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -89,10 +92,14 @@ export class BrokerDashboard extends Construct {
           leftYAxis: { min: 0 },
         },
       ),
-      graph('Token requests to ThroughLine per hour', [broker.broker.upstreamTokenRequests(Duration.hours(1))], {
-        leftAnnotations: [line(hourlyBudget, 'hourly pace of the daily budget', cloudwatch.Color.ORANGE)],
-        leftYAxis: { min: 0 },
-      }),
+      graph(
+        'Token requests to ThroughLine per hour',
+        [broker.broker.upstreamTokenRequests(Duration.hours(1))],
+        {
+          leftAnnotations: [line(hourlyBudget, 'hourly pace of the daily budget', cloudwatch.Color.ORANGE)],
+          leftYAxis: { min: 0 },
+        },
+      ),
       graph('Credential age (days)', [broker.broker.credentialAgeDays()], {
         leftAnnotations: [line(config.credentialMaxAgeDays, 'rotation policy')],
         leftYAxis: { min: 0 },
@@ -101,7 +108,11 @@ export class BrokerDashboard extends Construct {
 
     if (api) {
       this.dashboard.addWidgets(
-        new ContributorInsightsWidget({ title: 'Top callers (requests)', ruleName: api.callersRuleName, width: THIRD }),
+        new ContributorInsightsWidget({
+          title: 'Top callers (requests)',
+          ruleName: api.callersRuleName,
+          width: THIRD,
+        }),
         new ContributorInsightsWidget({
           title: 'Refused (403) by caller and source IP',
           ruleName: api.forbiddenRuleName,
@@ -122,7 +133,12 @@ export class BrokerDashboard extends Construct {
         { width: refreshWorkflow ? THIRD : HALF },
       ),
       ...(refreshWorkflow
-        ? [graph('Refresh workflow runs', [refreshWorkflow.refresh.succeeded(), refreshWorkflow.refresh.unsuccessful()])]
+        ? [
+            graph('Refresh workflow runs', [
+              refreshWorkflow.refresh.succeeded(),
+              refreshWorkflow.refresh.unsuccessful(),
+            ]),
+          ]
         : []),
       graph('Undelivered on-call notifications', [broker.deliveryFailures.undelivered()], {
         width: refreshWorkflow ? THIRD : HALF,

@@ -110,7 +110,10 @@ export class BrokerMonitoring extends Construct {
       };
     }
     const functionMetrics: Record<string, LambdaMetrics> = Object.fromEntries(
-      Object.entries(props.functions).map(([name, fn]) => [name, lambdaMetrics(fn.function.functionName, name)]),
+      Object.entries(props.functions).map(([name, fn]) => [
+        name,
+        lambdaMetrics(fn.function.functionName, name),
+      ]),
     );
 
     const alarms: Record<string, cloudwatch.Alarm> = {};
@@ -164,7 +167,10 @@ export class BrokerMonitoring extends Construct {
   ): cloudwatch.Alarm {
     const { config, serviceName } = props;
     // The scope was matched by the caller; the catalogue's union cannot say so to the compiler.
-    const metric = (spec.metric as (s: typeof sources, c: MonitoringConfig) => cloudwatch.IMetric)(sources, config);
+    const metric = (spec.metric as (s: typeof sources, c: MonitoringConfig) => cloudwatch.IMetric)(
+      sources,
+      config,
+    );
     const label = (metric as { label?: string }).label ?? alarmId;
     const common = {
       alarmName: alarmName(spec.severity, serviceName, alarmId),

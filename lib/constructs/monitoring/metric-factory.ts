@@ -54,7 +54,12 @@ export function brokerMetrics(serviceName: string) {
     upstreamTokenRequests: (period = STANDARD_PERIOD) =>
       metric(MetricName.UpstreamTokenRequest, cloudwatch.Stats.SUM, period, 'Token requests to ThroughLine'),
     upstreamLatencyP99: (period = STANDARD_PERIOD) =>
-      metric(MetricName.UpstreamLatency, cloudwatch.Stats.p(99), period, 'ThroughLine token endpoint p99 (ms)'),
+      metric(
+        MetricName.UpstreamLatency,
+        cloudwatch.Stats.p(99),
+        period,
+        'ThroughLine token endpoint p99 (ms)',
+      ),
     cachedTokenSecondsToExpiry: (period = STANDARD_PERIOD) =>
       metric(
         MetricName.CachedTokenSecondsToExpiry,

@@ -128,7 +128,9 @@ export class SecretAuditRules extends Construct {
     this.node.addValidation({
       validate: () =>
         props.readerRoleArns().length === 0
-          ? ['No role may read the credentials secret: grant the broker functions read access before monitoring it']
+          ? [
+              'No role may read the credentials secret: grant the broker functions read access before monitoring it',
+            ]
           : [],
     });
     const field = (path: string) => events.EventField.fromPath(path);
