@@ -354,6 +354,20 @@ describe('all alarms with the optional parts', () => {
     );
   });
 
+  it('refuses function role names that cannot be part of an alarm name', () => {
+    const { stack, monitoring } = fixture;
+    expect(
+      () =>
+        new BrokerMonitoring(stack, 'Misnamed', {
+          config: config.monitoring,
+          serviceName: SERVICE,
+          onCall: monitoring.node.scope?.node.findChild('OnCall') as OnCallTopic,
+          credentialStore: stack.node.findChild('CredentialStore') as CredentialStore,
+          functions: { 'mint-token': (stack.node.findChild('MintToken') as MintTokenFunction).handler },
+        }),
+    ).toThrow(/function role name "mint-token" must be PascalCase letters and digits \(e\.g\. MintToken\)/);
+  });
+
   it('adds no cdk-nag finding of its own', () => {
     const all = nagFindings(fixture.app);
     // The test-only API and state machine have findings of their own: proof the check runs.

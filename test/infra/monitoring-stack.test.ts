@@ -396,6 +396,8 @@ describe('dashboard', () => {
         'Mints and failures',
         'Cached token: seconds to expiry',
         'Token requests to ThroughLine per hour',
+        'Credential age (days)',
+        'ThroughLine token endpoint',
         'Function errors and throttles',
       ]),
     );

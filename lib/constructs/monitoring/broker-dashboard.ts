@@ -22,6 +22,7 @@ export interface BrokerDashboardProps {
 
 const HALF = 12;
 const THIRD = 8;
+const QUARTER = 6;
 const HEIGHT = 6;
 
 /**
@@ -90,6 +91,7 @@ export class BrokerDashboard extends Construct {
         {
           leftAnnotations: [line(config.thresholds.tokenExpiryWarningSeconds, 'pages below this')],
           leftYAxis: { min: 0 },
+          width: QUARTER,
         },
       ),
       graph(
@@ -98,11 +100,19 @@ export class BrokerDashboard extends Construct {
         {
           leftAnnotations: [line(hourlyBudget, 'hourly pace of the daily budget', cloudwatch.Color.ORANGE)],
           leftYAxis: { min: 0 },
+          width: QUARTER,
         },
       ),
       graph('Credential age (days)', [broker.broker.credentialAgeDays()], {
         leftAnnotations: [line(config.credentialMaxAgeDays, 'rotation policy')],
         leftYAxis: { min: 0 },
+        width: QUARTER,
+      }),
+      graph('ThroughLine token endpoint', [broker.broker.upstreamLatencyP99()], {
+        right: [broker.broker.tokenLifetime()],
+        leftYAxis: { min: 0, label: 'ms' },
+        rightYAxis: { min: 0, label: 's' },
+        width: QUARTER,
       }),
     );
 

@@ -132,7 +132,6 @@ export class BrokerMonitoring extends Construct {
 
     this.secretAudit = new SecretAuditRules(this, 'SecretAudit', {
       serviceName,
-      secretArn: props.credentialStore.secret.secretArn,
       secretName: props.credentialStore.secret.secretName,
       readerRoleArns: () => props.credentialStore.allowedReaderRoleArns,
       topic: onCall.topic,

@@ -53,6 +53,13 @@ export function brokerMetrics(serviceName: string) {
       metric(MetricName.MintSkippedFresh, cloudwatch.Stats.SUM, period, 'Mint calls answered from cache'),
     upstreamTokenRequests: (period = STANDARD_PERIOD) =>
       metric(MetricName.UpstreamTokenRequest, cloudwatch.Stats.SUM, period, 'Token requests to ThroughLine'),
+    tokenLifetime: (period = STANDARD_PERIOD) =>
+      metric(
+        MetricName.TokenLifetime,
+        cloudwatch.Stats.MINIMUM,
+        period,
+        'Lifetime of minted tokens (s, min)',
+      ),
     upstreamLatencyP99: (period = STANDARD_PERIOD) =>
       metric(
         MetricName.UpstreamLatency,
@@ -108,7 +115,6 @@ export function lambdaMetrics(functionName: string, label: string) {
   return {
     errors: () => metric('Errors', cloudwatch.Stats.SUM, 'errors'),
     throttles: () => metric('Throttles', cloudwatch.Stats.SUM, 'throttles'),
-    invocations: () => metric('Invocations', cloudwatch.Stats.SUM, 'invocations'),
   };
 }
 export type LambdaMetrics = ReturnType<typeof lambdaMetrics>;

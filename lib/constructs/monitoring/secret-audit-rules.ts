@@ -99,7 +99,7 @@ export function notificationHeadline(spec: SecretEventRuleSpec, serviceName: str
 
 export interface SecretAuditRulesProps {
   readonly serviceName: string;
-  readonly secretArn: string;
+  /** The secret's name without Secrets Manager's random suffix (ISecret.secretName). */
   readonly secretName: string;
   /** Evaluated at synthesis, so roles granted after this construct are included. */
   readonly readerRoleArns: () => readonly string[];
