@@ -9,6 +9,7 @@ export const StackOutput = {
   MintTokenFunctionName: 'MintTokenFunctionName',
   BrokerKeyArn: 'BrokerKeyArn',
   OnCallTopicArn: 'OnCallTopicArn',
+  MonitoringDashboardName: 'MonitoringDashboardName',
 } as const;
 
 export type StackOutputKey = (typeof StackOutput)[keyof typeof StackOutput];

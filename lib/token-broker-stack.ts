@@ -4,6 +4,7 @@ import type { StageConfig } from './config/schema';
 import { BrokerKey } from './constructs/broker-key';
 import { CredentialStore } from './constructs/credential-store';
 import { MintTokenFunction } from './constructs/mint-token-function';
+import { BrokerMonitoring } from './constructs/monitoring/broker-monitoring';
 import { OnCallTopic } from './constructs/on-call-topic';
 import { TokenCacheTable } from './constructs/token-cache-table';
 import { StackOutput } from './stack-output-names';
@@ -23,6 +24,7 @@ export class TokenBrokerStack extends Stack {
   readonly tokenCache: TokenCacheTable;
   readonly mintToken: MintTokenFunction;
   readonly onCall: OnCallTopic;
+  readonly monitoring: BrokerMonitoring;
 
   constructor(scope: Construct, id: string, props: TokenBrokerStackProps) {
     super(scope, id, props);
@@ -34,7 +36,11 @@ export class TokenBrokerStack extends Stack {
     const key = this.brokerKey.key;
     this.credentialStore = new CredentialStore(this, 'CredentialStore', { key, removalPolicy });
     this.tokenCache = new TokenCacheTable(this, 'TokenCache', { key, removalPolicy });
-    this.onCall = new OnCallTopic(this, 'OnCall', { key });
+    this.onCall = new OnCallTopic(this, 'OnCall', {
+      key,
+      existingTopicArn: config.monitoring.alarmTopicArn,
+      emailSubscriptions: config.monitoring.emailSubscriptions,
+    });
     this.mintToken = new MintTokenFunction(this, 'MintToken', {
       config,
       key,
@@ -43,6 +49,14 @@ export class TokenBrokerStack extends Stack {
       logRetention: config.logRetentionDays,
       removalPolicy,
       serviceName: this.stackName,
+    });
+
+    this.monitoring = new BrokerMonitoring(this, 'Monitoring', {
+      config: config.monitoring,
+      serviceName: this.stackName,
+      onCall: this.onCall,
+      credentialStore: this.credentialStore,
+      functions: { MintToken: this.mintToken.handler },
     });
 
     new CfnOutput(this, StackOutput.Stage, { value: props.stageName, description: 'Broker stage' });
@@ -57,6 +71,14 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, StackOutput.MintTokenFunctionName, {
       value: this.mintToken.handler.function.functionName,
       description: 'Operators: invoke with {"action":"ensure","force":true} to mint now',
+    });
+    new CfnOutput(this, StackOutput.OnCallTopicArn, {
+      value: this.onCall.topic.topicArn,
+      description: 'SNS topic of alarms and security events (subscribe on-call here)',
+    });
+    new CfnOutput(this, StackOutput.MonitoringDashboardName, {
+      value: this.monitoring.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of this broker',
     });
     new CfnOutput(this, 'BrokerKeyArn', {
       value: key.keyArn,

@@ -9,7 +9,10 @@ export const MetricName = {
   TokenMinted: 'TokenMinted',
   /** mint-token found a fresh token of the current credential version and made no upstream call. */
   MintSkippedFresh: 'MintSkippedFresh',
-  /** A mint failed; dimension `Reason` holds the FailureReason. */
+  /**
+   * A mint failed. Emitted twice per failure: with dimension `Reason` (the FailureReason, for
+   * diagnosis) and without it (all reasons together, for the alarm: alarms cannot sum a SEARCH).
+   */
   MintFailed: 'MintFailed',
   /** ThroughLine answered invalid_client: credentials revoked or wrong. */
   InvalidClient: 'InvalidClient',
@@ -23,9 +26,21 @@ export const MetricName = {
   DefaultLifetimeUsed: 'DefaultLifetimeUsed',
   /** Seconds until the cached token expires, as seen by a mint or refresh. */
   CachedTokenSecondsToExpiry: 'CachedTokenSecondsToExpiry',
+  /**
+   * Days since the current credentials version was created in Secrets Manager. Emitted by the
+   * scheduled refresh step (rotation/refresh workflow); read by the credential-age alarm.
+   */
+  CredentialAgeDays: 'CredentialAgeDays',
 } as const;
 
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
 /** Dimension carrying a bounded FailureReason on MintFailed. */
 export const REASON_DIMENSION = 'Reason';
+
+/**
+ * Dimension Powertools Metrics adds to every metric: the value of POWERTOOLS_SERVICE_NAME, which
+ * the stack sets to its own name, so two brokers in one account (e.g. sandbox and production)
+ * never share a metric.
+ */
+export const SERVICE_DIMENSION = 'service';

@@ -163,6 +163,8 @@ export class TokenMinter {
     const single = metrics.singleMetric();
     single.addDimension(REASON_DIMENSION, reason);
     single.addMetric(MetricName.MintFailed, MetricUnit.Count, 1);
+    // The same count without the Reason dimension: the all-reasons series the mint-failure alarm reads.
+    metrics.addMetric(MetricName.MintFailed, MetricUnit.Count, 1);
     if (error instanceof InvalidClientError) metrics.addMetric(MetricName.InvalidClient, MetricUnit.Count, 1);
     logger.error('Token mint failed', { reason, error: errorFields(error) });
   }

@@ -74,6 +74,101 @@ export const tokenSchema = z.strictObject({
   maxMinTtlSeconds: seconds(1, 3_600).default(900),
 });
 
+const count = (min: number, max: number) =>
+  z
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+/**
+ * Alarm thresholds. Periods are part of the name so a number is never ambiguous; the alarm
+ * catalogue (lib/constructs/monitoring/alarm-catalog.ts) says how each one is used.
+ */
+export const monitoringThresholdsSchema = z.strictObject({
+  /** invalid_client answers in 5 minutes. One already proves the credentials are revoked or wrong. */
+  credentialsRejectedPer5Minutes: count(1, 100).default(1),
+  /** Failed mints (all reasons) in 15 minutes. */
+  mintFailuresPer15Minutes: count(1, 1_000).default(3),
+  /** Fraction of monitoring.dailyUpstreamRequestBudget spent in 24 hours that pages on-call. */
+  upstreamDailyBudgetFraction: z
+    .number({ error: 'must be a number between 0 and 1' })
+    .gt(0, { error: 'must be greater than 0' })
+    .max(1, { error: 'must be at most 1 (the whole budget)' })
+    .default(0.8),
+  /** Token requests to ThroughLine in one hour that raise a ticket. Default: the daily budget ÷ 24. */
+  upstreamRequestsPerHour: count(1, 1_000_000).optional(),
+  /** Seconds to expiry of the cached token below which on-call is paged (refresh is not keeping up). */
+  tokenExpiryWarningSeconds: seconds(10, 3_600).default(300),
+  /** Width of the anomaly-detection band of the token request volume, in standard deviations. */
+  requestAnomalyStdDevs: z
+    .number({ error: 'must be a number of standard deviations' })
+    .gt(0, { error: 'must be greater than 0' })
+    .max(10, { error: 'must be at most 10' })
+    .default(3),
+  /** 403 answers of the token API in 5 minutes (unauthorised callers probing). */
+  forbiddenRequestsPer5Minutes: count(1, 1_000_000).default(20),
+  /** Distinct authenticated principals refused by the API in 5 minutes (callers not on the allow-list). */
+  refusedCallersPer5Minutes: count(1, 1_000).default(1),
+  /** The top caller's requests as a multiple of the average of the other callers. */
+  callerDominanceFactor: z
+    .number({ error: 'must be a number' })
+    .min(2, { error: 'must be at least 2' })
+    .max(10_000, { error: 'must be at most 10000' })
+    .default(10),
+  /** The top caller must make at least this many requests in 5 minutes before dominance counts. */
+  callerDominanceMinRequests: count(1, 1_000_000).default(100),
+  /** 5xx answers of the token API in 5 minutes. */
+  api5xxPer5Minutes: count(1, 1_000_000).default(3),
+  /** p99 latency of the token API, sustained for 15 minutes. */
+  apiP99LatencyMs: millis(50, 29_000).default(3_000),
+  /** Failed, timed-out or aborted refresh workflow executions in 5 minutes. */
+  refreshFailuresPer5Minutes: count(1, 1_000).default(1),
+  /** Unhandled errors of one broker function in 5 minutes. */
+  lambdaErrorsPer5Minutes: count(1, 1_000_000).default(3),
+  /** Throttled invocations of one broker function in 5 minutes (mint-token is throttled by design under bursts). */
+  lambdaThrottlesPer5Minutes: count(1, 1_000_000).default(10),
+});
+
+const snsTopicArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, {
+    error: 'must be an SNS topic ARN such as arn:aws:sns:eu-west-2:123456789012:on-call',
+  })
+  .refine((arn) => !arn.endsWith('.fifo'), {
+    error: 'must be a standard topic: CloudWatch alarms cannot publish to FIFO topics',
+  });
+
+export const monitoringSchema = z.strictObject({
+  /**
+   * An existing SNS topic (e.g. one wired to a paging service) for alarms and security events.
+   * Without it the stack creates its own KMS-encrypted on-call topic.
+   */
+  alarmTopicArn: snsTopicArn.optional(),
+  /** Email addresses subscribed to the on-call topic (each confirms by email once). */
+  emailSubscriptions: z
+    .array(z.email({ error: 'must be an email address' }), { error: 'must be a list of email addresses' })
+    .max(20, { error: 'must list at most 20 addresses: use a distribution list or alarmTopicArn' })
+    .refine((emails) => new Set(emails.map((e) => e.toLowerCase())).size === emails.length, {
+      error: 'must not list an address twice',
+    })
+    .default([]),
+  /** Where the runbooks are browsable (e.g. your repository's docs/runbooks/ URL); alarm descriptions link there. */
+  runbookBaseUrl: z
+    .url({
+      error: 'must be an absolute URL such as https://github.com/acme/token-broker/blob/main/docs/runbooks/',
+    })
+    .refine((u) => u.startsWith('https://') && u.endsWith('/'), {
+      error: 'must be an https:// URL ending in "/"',
+    })
+    .optional(),
+  /** ThroughLine's call budget per customer and day (about 1,000; whether token calls count is undocumented). */
+  dailyUpstreamRequestBudget: count(10, 10_000_000).default(1_000),
+  /** Credentials older than this (days since the current version was stored) raise a ticket to rotate them. */
+  credentialMaxAgeDays: count(1, 3_650).default(90),
+  thresholds: monitoringThresholdsSchema.default(monitoringThresholdsSchema.parse({})),
+});
+
 export const stageSchema = z
   .strictObject({
     description: z.string().optional(),
@@ -104,6 +199,7 @@ export const stageSchema = z
       .default(90),
     upstream: upstreamSchema.default(upstreamSchema.parse({})),
     token: tokenSchema.default(tokenSchema.parse({})),
+    monitoring: monitoringSchema.default(monitoringSchema.parse({})),
   })
   .superRefine((stage, ctx) => {
     const { token, upstream } = stage;
@@ -131,6 +227,21 @@ export const stageSchema = z
         message: 'must be at least token.defaultLifetimeSeconds',
       });
     }
+    const { tokenExpiryWarningSeconds } = stage.monitoring.thresholds;
+    if (tokenExpiryWarningSeconds >= headroom) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['monitoring', 'thresholds', 'tokenExpiryWarningSeconds'],
+        message: `must be below the ${headroom} s a token has left when it is due for refresh, or every normal refresh pages on-call; lower it`,
+      });
+    }
+    if (tokenExpiryWarningSeconds <= token.minTtlSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['monitoring', 'thresholds', 'tokenExpiryWarningSeconds'],
+        message: `must be above token.minTtlSeconds (${token.minTtlSeconds} s), or on-call hears only after callers stopped getting tokens`,
+      });
+    }
     if (upstream.backoffCapMs < upstream.backoffBaseMs) {
       ctx.addIssue({
         code: 'custom',
@@ -150,3 +261,5 @@ export const stageSchema = z
 export type StageConfig = z.output<typeof stageSchema>;
 export type UpstreamConfig = StageConfig['upstream'];
 export type TokenConfig = StageConfig['token'];
+export type MonitoringConfig = StageConfig['monitoring'];
+export type MonitoringThresholds = MonitoringConfig['thresholds'];

@@ -25,13 +25,13 @@ export const ACCESS_LOG_FIELDS = {
 
 export type AccessLogField = keyof typeof ACCESS_LOG_FIELDS;
 
-/** Numeric fields are written unquoted so Logs Insights and Contributor Insights treat them as numbers. */
-const NUMERIC_FIELDS = new Set<AccessLogField>([
-  'requestTime',
-  'status',
-  'responseLatency',
-  'integrationLatency',
-]);
+/**
+ * Numeric fields are written unquoted so Logs Insights and Contributor Insights treat them as numbers.
+ * Only fields API Gateway fills on every request may be unquoted: for a variable without a value it
+ * writes "-", and an unquoted - breaks the line's JSON. integrationLatency has no value when a
+ * request is refused before the integration (every 403), so it stays quoted.
+ */
+const NUMERIC_FIELDS = new Set<AccessLogField>(['requestTime', 'status', 'responseLatency']);
 
 export function accessLogFormat(): apigateway.AccessLogFormat {
   const body = Object.entries(ACCESS_LOG_FIELDS)

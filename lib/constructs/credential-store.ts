@@ -62,6 +62,14 @@ export class CredentialStore extends Construct {
   }
 
   /**
+   * ARNs of the roles allowed to read the credentials (those given to `grantRead`). Monitoring
+   * alerts on a read by any other principal; read it lazily, roles may be granted later.
+   */
+  get allowedReaderRoleArns(): readonly string[] {
+    return [...this.readerRoleArns];
+  }
+
+  /**
    * Lets `role` read the credentials: identity policy on the role, the decrypt of the key only via
    * Secrets Manager, and an exception in the secret's deny statement.
    */

@@ -2,13 +2,13 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EnvVar } from '../../lambda/core/settings';
 import { TTL_ATTRIBUTE } from '../../lambda/core/token-cache-schema';
-import { type SynthesizedBroker, synthBroker, unacknowledgedNagFindings } from '../support/synth';
+import { nagFindings, synthBrokerForAssertions } from '../support/synth';
 
-let broker: SynthesizedBroker;
+let broker: ReturnType<typeof synthBrokerForAssertions>;
 let template: Template;
 
 beforeAll(() => {
-  broker = synthBroker();
+  broker = synthBrokerForAssertions('foundation');
   template = broker.template;
 });
 
@@ -185,13 +185,13 @@ describe('the whole template', () => {
   });
 
   it('is clean under cdk-nag AwsSolutions and Serverless with only the known acknowledgements', () => {
-    expect(unacknowledgedNagFindings(broker.app)).toEqual([]);
+    expect(nagFindings(broker.app)).toEqual([]);
   });
 });
 
 describe('removal policy per stage', () => {
   it('retains the key, secret and table in prod, with table deletion protection', () => {
-    const prod = synthBroker({ stage: 'prod' }).template;
+    const prod = synthBrokerForAssertions('foundation-prod', { stage: 'prod' }).template;
     for (const type of ['AWS::KMS::Key', 'AWS::SecretsManager::Secret', 'AWS::DynamoDB::Table']) {
       prod.hasResource(type, { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     }

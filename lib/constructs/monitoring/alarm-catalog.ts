@@ -1,0 +1,397 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type { MonitoringConfig } from '../../config/schema';
+import type {
+  ApiMetrics,
+  BrokerMetrics,
+  DeliveryFailureMetrics,
+  InsightRuleMetrics,
+  LambdaMetrics,
+  RefreshWorkflowMetrics,
+} from './metric-factory';
+import { Runbook, type RunbookName } from './runbooks';
+
+/**
+ * The broker's alarms, declared as data: adding an alarm is adding one entry here (and its runbook).
+ * `BrokerMonitoring` turns each entry into a CloudWatch alarm with alarm and OK actions to on-call.
+ */
+
+/** page: wake someone now (callers are or soon will be without tokens, or a security signal). ticket: next working day. */
+export type Severity = 'page' | 'ticket';
+
+/** Where an alarm's metrics come from; an alarm exists only when its scope does. */
+export interface AlarmScopes {
+  /** Always: the broker's own metrics and the on-call dead-letter queue. */
+  readonly broker: { readonly broker: BrokerMetrics; readonly deliveryFailures: DeliveryFailureMetrics };
+  /** When the token API is monitored: API Gateway metrics and the access-log Contributor Insights rules. */
+  readonly api: {
+    readonly api: ApiMetrics;
+    readonly callers: InsightRuleMetrics;
+    readonly forbidden: InsightRuleMetrics;
+    readonly refusedPrincipals: InsightRuleMetrics;
+  };
+  /** When the scheduled refresh workflow is monitored. `refreshWindow`: a period that always holds a run. */
+  readonly refreshWorkflow: {
+    readonly refresh: RefreshWorkflowMetrics;
+    readonly broker: BrokerMetrics;
+    readonly refreshWindow: Duration;
+  };
+  /** Once per broker function. */
+  readonly function: { readonly fn: LambdaMetrics };
+}
+export type AlarmScope = keyof AlarmScopes;
+
+export type AlarmCondition =
+  | {
+      readonly kind: 'threshold';
+      readonly comparison: cloudwatch.ComparisonOperator;
+      readonly threshold: (config: MonitoringConfig) => number;
+    }
+  | {
+      /** Outside an anomaly-detection band of `stdDevs` standard deviations. */
+      readonly kind: 'anomaly';
+      readonly comparison: cloudwatch.ComparisonOperator;
+      readonly stdDevs: (config: MonitoringConfig) => number;
+    };
+
+/** treatMissingData is a decision, so each alarm states it with its reason. */
+export interface MissingDataPolicy {
+  readonly treat: cloudwatch.TreatMissingData;
+  readonly why: string;
+}
+
+interface AlarmSpecOf<S extends AlarmScope> {
+  readonly scope: S;
+  /** Unique within the catalogue; part of the alarm name. */
+  readonly id: string;
+  readonly severity: Severity;
+  /** What happened, in on-call's words: the first sentence of the alarm description. */
+  readonly summary: string;
+  readonly runbook: RunbookName;
+  readonly metric: (sources: AlarmScopes[S], config: MonitoringConfig) => cloudwatch.IMetric;
+  readonly condition: AlarmCondition;
+  readonly evaluationPeriods: number;
+  /** @default evaluationPeriods (every evaluated period must breach) */
+  readonly datapointsToAlarm?: number;
+  readonly missingData: MissingDataPolicy;
+}
+
+export type AlarmSpec = { [S in AlarmScope]: AlarmSpecOf<S> }[AlarmScope];
+
+const {
+  GREATER_THAN_OR_EQUAL_TO_THRESHOLD: AT_LEAST,
+  GREATER_THAN_THRESHOLD: ABOVE,
+  LESS_THAN_THRESHOLD: BELOW,
+} = cloudwatch.ComparisonOperator;
+
+/** Counts emitted only when something happens: no data means nothing happened. */
+const NO_EVENTS_IS_FINE =
+  'The metric is only published when the event happens, so a period without data is a period without the problem.';
+
+export const ALARM_CATALOG: readonly AlarmSpec[] = [
+  {
+    scope: 'broker',
+    id: 'CredentialsRejected',
+    severity: 'page',
+    summary:
+      'ThroughLine rejected the client credentials (invalid_client): they were revoked, regenerated or are wrong, and no new token can be minted until they are replaced.',
+    runbook: Runbook.CredentialsRejected,
+    metric: ({ broker }) => broker.credentialsRejected(),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.credentialsRejectedPer5Minutes,
+    },
+    evaluationPeriods: 1,
+    missingData: { treat: cloudwatch.TreatMissingData.NOT_BREACHING, why: NO_EVENTS_IS_FINE },
+  },
+  {
+    scope: 'broker',
+    id: 'MintFailures',
+    severity: 'ticket',
+    summary:
+      'Minting a token failed repeatedly (any reason). Callers are still served while the cached token lasts; token-near-expiry pages if it runs out.',
+    runbook: Runbook.MintFailures,
+    metric: ({ broker }) => broker.mintFailures(Duration.minutes(15)),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.mintFailuresPer15Minutes,
+    },
+    evaluationPeriods: 1,
+    missingData: { treat: cloudwatch.TreatMissingData.NOT_BREACHING, why: NO_EVENTS_IS_FINE },
+  },
+  {
+    scope: 'broker',
+    id: 'UpstreamDailyBudget',
+    severity: 'page',
+    summary:
+      "Token requests to ThroughLine in the last 24 hours reached the configured share of the daily call budget: at this rate ThroughLine will start refusing calls (HTTP 429), token requests and possibly the organisation's own API calls.",
+    runbook: Runbook.UpstreamRequestBudget,
+    metric: ({ broker }) => broker.upstreamTokenRequests(Duration.days(1)),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => Math.ceil(c.dailyUpstreamRequestBudget * c.thresholds.upstreamDailyBudgetFraction),
+    },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'A day without token requests spent none of the budget.',
+    },
+  },
+  {
+    scope: 'broker',
+    id: 'UpstreamHourlyBurn',
+    severity: 'ticket',
+    summary:
+      'Token requests to ThroughLine in the last hour were above the pace that keeps within the daily call budget (early warning: normal operation mints about once per token lifetime).',
+    runbook: Runbook.UpstreamRequestBudget,
+    metric: ({ broker }) => broker.upstreamTokenRequests(Duration.hours(1)),
+    condition: {
+      kind: 'threshold',
+      comparison: ABOVE,
+      threshold: (c) => c.thresholds.upstreamRequestsPerHour ?? Math.ceil(c.dailyUpstreamRequestBudget / 24),
+    },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'An hour without token requests spent none of the budget.',
+    },
+  },
+  {
+    scope: 'broker',
+    id: 'CredentialAge',
+    severity: 'ticket',
+    summary:
+      'The ThroughLine client credentials in use are older than the configured policy: obtain new credentials from the ThroughLine dashboard and rotate them.',
+    runbook: Runbook.CredentialAge,
+    metric: ({ broker }) => broker.credentialAgeDays(),
+    condition: { kind: 'threshold', comparison: ABOVE, threshold: (c) => c.credentialMaxAgeDays },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.IGNORE,
+      why: 'Age only grows: a pause in reporting (refresh paused or failing, which have their own alarms) must neither clear an over-age alarm nor raise one.',
+    },
+  },
+  {
+    scope: 'broker',
+    id: 'NotificationDeliveryFailed',
+    severity: 'ticket',
+    summary:
+      'An on-call notification (security event or email) could not be delivered and is waiting in the dead-letter queue: someone may have missed an alert.',
+    runbook: Runbook.NotificationDeliveryFailed,
+    metric: ({ deliveryFailures }) => deliveryFailures.undelivered(),
+    condition: { kind: 'threshold', comparison: AT_LEAST, threshold: () => 1 },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.IGNORE,
+      why: 'SQS stops publishing metrics for a queue that has been idle for hours even while it holds messages, so silence must keep the last known state.',
+    },
+  },
+  {
+    scope: 'api',
+    id: 'RequestVolumeAnomaly',
+    severity: 'ticket',
+    summary:
+      'Token requests to the broker API left their usual range (anomaly-detection band) for 15 minutes: a caller misbehaving (a token per request, a retry loop) or callers disappearing.',
+    runbook: Runbook.RequestVolumeAnomaly,
+    metric: ({ api }) => api.requests(),
+    condition: {
+      kind: 'anomaly',
+      comparison: cloudwatch.ComparisonOperator.LESS_THAN_LOWER_OR_GREATER_THAN_UPPER_THRESHOLD,
+      stdDevs: (c) => c.thresholds.requestAnomalyStdDevs,
+    },
+    evaluationPeriods: 3,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'API Gateway publishes Count only for periods with requests; callers falling silent (nights, deploys) is not harmful to the broker and shows on the dashboard.',
+    },
+  },
+  {
+    scope: 'api',
+    id: 'ForbiddenSpike',
+    severity: 'ticket',
+    summary:
+      'Many requests to the token API were refused with 403 (missing or invalid signature, or a principal the resource policy does not allow): someone is probing or a caller lost its permission.',
+    runbook: Runbook.ForbiddenSpike,
+    metric: ({ forbidden }) => forbidden.total(),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.forbiddenRequestsPer5Minutes,
+    },
+    evaluationPeriods: 1,
+    missingData: { treat: cloudwatch.TreatMissingData.NOT_BREACHING, why: NO_EVENTS_IS_FINE },
+  },
+  {
+    scope: 'api',
+    id: 'RefusedCallers',
+    severity: 'ticket',
+    summary:
+      'An authenticated AWS principal that is not on the API allow-list tried to get a token and was refused (403).',
+    runbook: Runbook.RefusedCallers,
+    metric: ({ refusedPrincipals }) => refusedPrincipals.uniqueContributors(),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.refusedCallersPer5Minutes,
+    },
+    evaluationPeriods: 1,
+    missingData: { treat: cloudwatch.TreatMissingData.NOT_BREACHING, why: NO_EVENTS_IS_FINE },
+  },
+  {
+    scope: 'api',
+    id: 'DominantCaller',
+    severity: 'ticket',
+    summary:
+      'One caller made far more token requests than the others for 15 minutes (it is probably not caching tokens, or is in a retry loop).',
+    runbook: Runbook.DominantCaller,
+    metric: ({ callers }, c) => callers.topContributorDominance(c.thresholds.callerDominanceMinRequests),
+    condition: { kind: 'threshold', comparison: ABOVE, threshold: (c) => c.thresholds.callerDominanceFactor },
+    evaluationPeriods: 3,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'Contributor Insights publishes nothing for periods without requests: no requests, no dominant caller.',
+    },
+  },
+  {
+    scope: 'api',
+    id: 'Api5xx',
+    severity: 'page',
+    summary:
+      'The token API answered with server errors (5xx, usually 503 "no token available"): callers cannot get tokens.',
+    runbook: Runbook.Api5xx,
+    metric: ({ api }) => api.serverErrors(),
+    condition: { kind: 'threshold', comparison: AT_LEAST, threshold: (c) => c.thresholds.api5xxPer5Minutes },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'API Gateway publishes 5XXError only for periods with requests: no requests, no errors.',
+    },
+  },
+  {
+    scope: 'api',
+    id: 'ApiLatencyP99',
+    severity: 'ticket',
+    summary: 'The token API was slow (p99 latency above the threshold) for 15 minutes.',
+    runbook: Runbook.ApiLatency,
+    metric: ({ api }) => api.latencyP99(),
+    condition: { kind: 'threshold', comparison: ABOVE, threshold: (c) => c.thresholds.apiP99LatencyMs },
+    evaluationPeriods: 3,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'API Gateway publishes Latency only for periods with requests: no requests, nothing slow.',
+    },
+  },
+  {
+    scope: 'refreshWorkflow',
+    id: 'RefreshWorkflowFailed',
+    severity: 'ticket',
+    summary:
+      'A scheduled token refresh run failed, timed out or was aborted. The cached token is still served until it nears expiry; token-near-expiry pages if refreshes keep failing.',
+    runbook: Runbook.RefreshWorkflowFailed,
+    metric: ({ refresh }) => refresh.unsuccessful(),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.refreshFailuresPer5Minutes,
+    },
+    evaluationPeriods: 1,
+    missingData: { treat: cloudwatch.TreatMissingData.NOT_BREACHING, why: NO_EVENTS_IS_FINE },
+  },
+  {
+    scope: 'refreshWorkflow',
+    id: 'TokenNearExpiry',
+    severity: 'page',
+    summary:
+      'The cached token is close to expiry, or no refresh has reported it within the expected time (stale): refresh is not keeping up and callers will soon get 503.',
+    runbook: Runbook.TokenNearExpiry,
+    metric: ({ broker, refreshWindow }) => broker.cachedTokenSecondsToExpiry(refreshWindow),
+    condition: {
+      kind: 'threshold',
+      comparison: BELOW,
+      threshold: (c) => c.thresholds.tokenExpiryWarningSeconds,
+    },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.BREACHING,
+      why: 'Every scheduled refresh reports the cached token through mint-token, and the period holds at least one run: silence means refresh is not running, which is the stale case.',
+    },
+  },
+  {
+    scope: 'function',
+    id: 'LambdaErrors',
+    severity: 'ticket',
+    summary: 'A broker function failed with unhandled errors repeatedly.',
+    runbook: Runbook.LambdaErrors,
+    metric: ({ fn }) => fn.errors(),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.lambdaErrorsPer5Minutes,
+    },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'Lambda publishes Errors only for periods with invocations: no invocations, no errors.',
+    },
+  },
+  {
+    scope: 'function',
+    id: 'LambdaThrottles',
+    severity: 'ticket',
+    summary:
+      'A broker function was throttled repeatedly (concurrency limit reached). For mint-token a few throttles under bursts are by design (reserved concurrency 1).',
+    runbook: Runbook.LambdaThrottles,
+    metric: ({ fn }) => fn.throttles(),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.lambdaThrottlesPer5Minutes,
+    },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'Lambda publishes Throttles only when invocations are attempted: none attempted, none throttled.',
+    },
+  },
+];
+
+/** Comparison words for the alarm description. */
+const COMPARISON_WORDS: Partial<Record<cloudwatch.ComparisonOperator, string>> = {
+  [AT_LEAST]: '≥',
+  [ABOVE]: '>',
+  [BELOW]: '<',
+};
+
+/** The alarm's description: what happened, severity, the condition, and where the runbook is. */
+export function alarmDescription(spec: AlarmSpec, condition: string, runbookUrl: string): string {
+  return `[${spec.severity.toUpperCase()}] ${spec.summary} Condition: ${condition}. Runbook: ${runbookUrl}`;
+}
+
+export function describeCondition(
+  spec: AlarmSpec,
+  config: MonitoringConfig,
+  metricLabel: string,
+  periodSeconds: number,
+): string {
+  const breaching = spec.datapointsToAlarm ?? spec.evaluationPeriods;
+  const over = `${breaching} of ${spec.evaluationPeriods} period(s) of ${formatPeriod(periodSeconds)}`;
+  if (spec.condition.kind === 'anomaly') {
+    return `${metricLabel} outside its anomaly band (${spec.condition.stdDevs(config)} standard deviations) in ${over}`;
+  }
+  const words = COMPARISON_WORDS[spec.condition.comparison] ?? spec.condition.comparison;
+  return `${metricLabel} ${words} ${spec.condition.threshold(config)} in ${over}`;
+}
+
+function formatPeriod(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400} day(s)`;
+  if (seconds % 3_600 === 0) return `${seconds / 3_600} hour(s)`;
+  return `${Math.round(seconds / 60)} min`;
+}
+
+/** The alarm name shows severity first, so on-call can sort and filter by it. */
+export function alarmName(severity: Severity, serviceName: string, id: string): string {
+  return `[${severity.toUpperCase()}] ${serviceName} ${id}`;
+}

@@ -1,0 +1,158 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Construct } from 'constructs';
+import type { MonitoringConfig } from '../../config/schema';
+import type { AlarmScopes } from './alarm-catalog';
+import { ContributorInsightsWidget } from './contributor-insights-widget';
+import type { LambdaMetrics } from './metric-factory';
+import { RUNBOOK_DIRECTORY } from './runbooks';
+
+export interface BrokerDashboardProps {
+  readonly dashboardName: string;
+  readonly config: MonitoringConfig;
+  readonly alarms: readonly cloudwatch.IAlarm[];
+  readonly broker: AlarmScopes['broker'];
+  readonly functions: Readonly<Record<string, LambdaMetrics>>;
+  readonly api?: AlarmScopes['api'] & {
+    readonly callersRuleName: string;
+    readonly forbiddenRuleName: string;
+  };
+  readonly refreshWorkflow?: AlarmScopes['refreshWorkflow'];
+}
+
+const HALF = 12;
+const THIRD = 8;
+const QUARTER = 6;
+const HEIGHT = 6;
+
+/**
+ * The one dashboard on-call opens: alarm status first, then token requests and outcomes, mints and
+ * failures, token expiry and budgets, top callers, API latency and errors, function health.
+ */
+export class BrokerDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: BrokerDashboardProps) {
+    super(scope, id);
+    const { broker, config, api, refreshWorkflow } = props;
+    const graph = (
+      title: string,
+      left: cloudwatch.IMetric[],
+      extra: Partial<cloudwatch.GraphWidgetProps> = {},
+    ) => new cloudwatch.GraphWidget({ title, left, width: THIRD, height: HEIGHT, ...extra });
+    const line = (value: number, label: string, color = cloudwatch.Color.RED) => ({ value, label, color });
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+    });
+    // Stack tags reach the dashboard through aws-cdk-lib's newer resource spec, but cfn-lint's
+    // CloudFormation schema has no Tags on AWS::CloudWatch::Dashboard yet; a dashboard needs none.
+    (this.dashboard.node.defaultChild as cloudwatch.CfnDashboard).addPropertyDeletionOverride('Tags');
+
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `# ThroughLine token broker — ${props.dashboardName}\nEvery alarm links its runbook (\`${RUNBOOK_DIRECTORY}/\`). [PAGE] alarms wake on-call; [TICKET] alarms wait for working hours.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarm status',
+        alarms: [...props.alarms],
+        width: 24,
+        height: Math.max(3, Math.ceil(props.alarms.length / 4) + 1),
+        sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+      }),
+    );
+
+    this.dashboard.addWidgets(
+      graph(
+        'Token requests and outcomes',
+        api
+          ? [api.api.requests(), api.api.clientErrors(), api.api.serverErrors(), api.forbidden.total()]
+          : [broker.broker.mintsSkippedFresh(), broker.broker.tokensMinted()],
+      ),
+      graph('Mints and failures', [
+        broker.broker.tokensMinted(),
+        broker.broker.mintsSkippedFresh(),
+        broker.broker.mintFailures(),
+        broker.broker.credentialsRejected(),
+      ]),
+      graph('Mint failures by reason', [broker.broker.mintFailuresByReason()]),
+    );
+
+    const hourlyBudget =
+      config.thresholds.upstreamRequestsPerHour ?? Math.ceil(config.dailyUpstreamRequestBudget / 24);
+    this.dashboard.addWidgets(
+      graph(
+        'Cached token: seconds to expiry',
+        [broker.broker.cachedTokenSecondsToExpiry(refreshWorkflow?.refreshWindow)],
+        {
+          leftAnnotations: [line(config.thresholds.tokenExpiryWarningSeconds, 'pages below this')],
+          leftYAxis: { min: 0 },
+          width: QUARTER,
+        },
+      ),
+      graph(
+        'Token requests to ThroughLine per hour',
+        [broker.broker.upstreamTokenRequests(Duration.hours(1))],
+        {
+          leftAnnotations: [line(hourlyBudget, 'hourly pace of the daily budget', cloudwatch.Color.ORANGE)],
+          leftYAxis: { min: 0 },
+          width: QUARTER,
+        },
+      ),
+      graph('Credential age (days)', [broker.broker.credentialAgeDays()], {
+        leftAnnotations: [line(config.credentialMaxAgeDays, 'rotation policy')],
+        leftYAxis: { min: 0 },
+        width: QUARTER,
+      }),
+      graph('ThroughLine token endpoint', [broker.broker.upstreamLatencyP99()], {
+        right: [broker.broker.tokenLifetime()],
+        leftYAxis: { min: 0, label: 'ms' },
+        rightYAxis: { min: 0, label: 's' },
+        width: QUARTER,
+      }),
+    );
+
+    if (api) {
+      this.dashboard.addWidgets(
+        new ContributorInsightsWidget({
+          title: 'Top callers (requests)',
+          ruleName: api.callersRuleName,
+          width: THIRD,
+        }),
+        new ContributorInsightsWidget({
+          title: 'Refused (403) by caller and source IP',
+          ruleName: api.forbiddenRuleName,
+          width: THIRD,
+        }),
+        graph('Token API latency (ms)', [api.api.latencyP50(), api.api.latencyP99()], {
+          leftAnnotations: [line(config.thresholds.apiP99LatencyMs, 'p99 alarm')],
+          leftYAxis: { min: 0 },
+        }),
+      );
+    }
+
+    const fns = Object.values(props.functions);
+    this.dashboard.addWidgets(
+      graph(
+        'Function errors and throttles',
+        fns.flatMap((f) => [f.errors(), f.throttles()]),
+        { width: refreshWorkflow ? THIRD : HALF },
+      ),
+      ...(refreshWorkflow
+        ? [
+            graph('Refresh workflow runs', [
+              refreshWorkflow.refresh.succeeded(),
+              refreshWorkflow.refresh.unsuccessful(),
+            ]),
+          ]
+        : []),
+      graph('Undelivered on-call notifications', [broker.deliveryFailures.undelivered()], {
+        width: refreshWorkflow ? THIRD : HALF,
+      }),
+    );
+  }
+}

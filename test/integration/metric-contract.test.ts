@@ -1,0 +1,162 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { METRIC_NAMESPACE, MetricName } from '../../lambda/core/metric-names';
+import { stageSchema } from '../../lib/config/schema';
+import { ALARM_CATALOG, type AlarmScopes } from '../../lib/constructs/monitoring/alarm-catalog';
+import {
+  brokerMetrics,
+  deliveryFailureMetrics,
+  refreshWorkflowMetrics,
+} from '../../lib/constructs/monitoring/metric-factory';
+import { BrokerFixture, makeCredentials } from '../support/broker-fixture';
+import { type InvokeOutcome, invokeBundled } from '../support/invoke-bundled';
+import { FakeTokenServer } from '../support/token-server';
+
+/**
+ * The contract between the handlers and the alarms: every broker metric an alarm reads
+ * (namespace, name, dimension names and values) is emitted by the bundled mint-token handler, as
+ * `cdk synth` packages it, with exactly that dimension set. A renamed metric or a changed
+ * dimension on either side fails here.
+ */
+
+/** Broker metrics another component emits; the lead removes an entry when that component lands. */
+const EMITTED_ELSEWHERE: Partial<Record<MetricName, string>> = {
+  [MetricName.CredentialAgeDays]: 'the scheduled refresh step of the refresh workflow (rotation issue)',
+};
+
+interface EmittedMetric {
+  readonly namespace: string;
+  readonly name: string;
+  /** Dimension name → value, one entry per dimension set the record declares. */
+  readonly dimensions: Record<string, string>;
+}
+
+function emittedMetrics(outcome: InvokeOutcome): EmittedMetric[] {
+  return outcome.logRecords.flatMap((record) => {
+    const aws = record._aws as
+      | { CloudWatchMetrics?: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] }
+      | undefined;
+    return (aws?.CloudWatchMetrics ?? []).flatMap((directive) =>
+      directive.Dimensions.flatMap((set) =>
+        directive.Metrics.map((m) => ({
+          namespace: directive.Namespace,
+          name: m.Name,
+          dimensions: Object.fromEntries(set.map((d) => [d, String(record[d])])),
+        })),
+      ),
+    );
+  });
+}
+
+/** Every metric (namespace, name, dimensions) inside an alarm metric, math expressions included. */
+function metricsRead(metric: cloudwatch.IMetric): EmittedMetric[] {
+  const config = metric.toMetricConfig();
+  if (config.metricStat) {
+    return [
+      {
+        namespace: config.metricStat.namespace,
+        name: config.metricStat.metricName,
+        dimensions: Object.fromEntries(
+          (config.metricStat.dimensions ?? []).map((d) => [d.name, String(d.value)]),
+        ),
+      },
+    ];
+  }
+  return Object.values(config.mathExpression?.usingMetrics ?? {}).flatMap(metricsRead);
+}
+
+const mintToken = () => {
+  const fn = inject('bundledFunctions').MintToken;
+  if (!fn) throw new Error('MintToken bundle not found in the synthesized app');
+  return fn;
+};
+
+let server: FakeTokenServer;
+beforeAll(async () => {
+  server = await FakeTokenServer.start(inject('trustedTls'));
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+async function run(fixture: BrokerFixture, events: unknown[]) {
+  const env = fixture.functionEnv(mintToken().environment, (s) => {
+    s.upstream = {
+      ...s.upstream,
+      tokenUrl: server.url,
+      requestTimeoutMs: 1_000,
+      backoffBaseMs: 10,
+      backoffCapMs: 50,
+    };
+  });
+  return invokeBundled({ bundle: mintToken().bundle, env, events });
+}
+
+describe('metrics the alarms read are the metrics the handler emits', () => {
+  const serviceName = () => mintToken().environment.POWERTOOLS_SERVICE_NAME as string;
+
+  it('the handler names its metrics after the stack, the dimension the alarms filter on', () => {
+    expect(serviceName()).toBe('ThroughLineTokenBroker-dev');
+  });
+
+  it('every broker metric of every alarm is emitted with the alarm’s exact dimension set', async () => {
+    // Prepare: a success, a fresh re-read, then credentials ThroughLine rejects.
+    const fixture = await BrokerFixture.create(makeCredentials());
+    const emitted = emittedMetrics(await run(fixture, [{ action: 'ensure' }, { action: 'refresh' }]));
+    server.fallback = { kind: 'json', status: 401, body: { error: 'invalid_client' } };
+    emitted.push(...emittedMetrics(await run(fixture, [{ action: 'ensure', force: true }])));
+    server.reset();
+
+    // Act: every metric the catalogue's alarms read, with the deployed service name.
+    const config = stageSchema.parse({}).monitoring;
+    const broker = brokerMetrics(serviceName());
+    const scopes: Pick<AlarmScopes, 'broker' | 'refreshWorkflow'> = {
+      broker: { broker, deliveryFailures: deliveryFailureMetrics('queue') },
+      refreshWorkflow: {
+        broker,
+        refresh: refreshWorkflowMetrics('arn:aws:states:eu-west-2:111122223333:stateMachine:x'),
+        refreshWindow: Duration.minutes(10),
+      },
+    };
+    const read = ALARM_CATALOG.flatMap((spec) =>
+      spec.scope === 'broker' || spec.scope === 'refreshWorkflow'
+        ? metricsRead(
+            (spec.metric as (s: unknown, c: unknown) => cloudwatch.IMetric)(scopes[spec.scope], config),
+          )
+        : [],
+    ).filter((m) => m.namespace === METRIC_NAMESPACE);
+
+    // Assess
+    expect(new Set(read.map((m) => m.name))).toEqual(
+      new Set([
+        MetricName.InvalidClient,
+        MetricName.MintFailed,
+        MetricName.UpstreamTokenRequest,
+        MetricName.CredentialAgeDays,
+        MetricName.CachedTokenSecondsToExpiry,
+      ]),
+    );
+    for (const metric of read) {
+      if (EMITTED_ELSEWHERE[metric.name as MetricName]) continue;
+      expect(emitted, `${metric.name} ${JSON.stringify(metric.dimensions)}`).toContainEqual(metric);
+    }
+  });
+
+  it('mint failures are emitted per reason too, for diagnosis', async () => {
+    const fixture = await BrokerFixture.create(makeCredentials());
+    server.fallback = { kind: 'json', status: 401, body: { error: 'invalid_client' } };
+    const emitted = emittedMetrics(await run(fixture, [{ action: 'ensure' }]));
+    server.reset();
+    expect(emitted).toContainEqual({
+      namespace: METRIC_NAMESPACE,
+      name: MetricName.MintFailed,
+      dimensions: { service: serviceName(), Reason: 'invalid_client' },
+    });
+    expect(emitted.filter((m) => m.name === MetricName.MintFailed)).toHaveLength(2);
+  });
+
+  it('every metric name listed as emitted elsewhere is one the alarms really read', () => {
+    for (const name of Object.keys(EMITTED_ELSEWHERE)) expect(Object.values(MetricName)).toContain(name);
+  });
+});
