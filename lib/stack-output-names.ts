@@ -9,6 +9,14 @@ export const StackOutput = {
   MintTokenFunctionName: 'MintTokenFunctionName',
   BrokerKeyArn: 'BrokerKeyArn',
   OnCallTopicArn: 'OnCallTopicArn',
+  /** Consumer API (issue: token API). */
+  ApiId: 'TokenApiId',
+  ApiUrl: 'TokenApiUrl',
+  TokenEndpoint: 'TokenEndpoint',
+  TokenInvokeArn: 'TokenInvokeArn',
+  ApiAccessLogGroupName: 'TokenApiAccessLogGroupName',
+  ServeTokenFunctionName: 'ServeTokenFunctionName',
+  ServeTokenFunctionArn: 'ServeTokenFunctionArn',
 } as const;
 
 export type StackOutputKey = (typeof StackOutput)[keyof typeof StackOutput];

@@ -25,13 +25,13 @@ export const ACCESS_LOG_FIELDS = {
 
 export type AccessLogField = keyof typeof ACCESS_LOG_FIELDS;
 
-/** Numeric fields are written unquoted so Logs Insights and Contributor Insights treat them as numbers. */
-const NUMERIC_FIELDS = new Set<AccessLogField>([
-  'requestTime',
-  'status',
-  'responseLatency',
-  'integrationLatency',
-]);
+/**
+ * Numeric fields are written unquoted so Logs Insights and Contributor Insights treat them as numbers.
+ * Only fields API Gateway always fills: a missing value is written as "-", which unquoted would make
+ * the record invalid JSON. integrationLatency is missing whenever the request never reached the
+ * integration (403 from IAM or the resource policy, 429 from throttling), so it stays quoted.
+ */
+const NUMERIC_FIELDS = new Set<AccessLogField>(['requestTime', 'status', 'responseLatency']);
 
 export function accessLogFormat(): apigateway.AccessLogFormat {
   const body = Object.entries(ACCESS_LOG_FIELDS)
