@@ -108,7 +108,9 @@ export async function handler(
     const body = errorBody('internal_error', INTERNAL_ERROR_MESSAGE);
     return viaApi ? apiResponse(500, body) : body;
   } finally {
-    logger.info('Token request', { audit: { ...audit, durationMs: Date.now() - startedMs } });
+    logger.info('Token request', {
+      audit: { ...audit, requestId: context.awsRequestId, durationMs: Date.now() - startedMs },
+    });
     metrics.publishStoredMetrics();
   }
 }
