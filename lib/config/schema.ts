@@ -78,15 +78,23 @@ const accountId = z
   .string()
   .regex(/^\d{12}$/, { error: 'must be a 12-digit AWS account id such as 123456789012' });
 
+const ASSUMED_ROLE_ARN = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\//;
+
 /** IAM role or user ARN: the principals a resource policy can name (not sessions, not wildcards). */
 const principalArn = z
   .string()
-  .refine((arn) => !/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\//.test(arn), {
+  .refine((arn) => !ASSUMED_ROLE_ARN.test(arn), {
     error: 'is an assumed-role session ARN; list the role itself instead: arn:aws:iam::<account>:role/<name>',
   })
-  .refine((arn) => /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/.test(arn), {
-    error: 'must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/my-service (no wildcards)',
-  });
+  // An assumed-role ARN is reported once, by the check above.
+  .refine(
+    (arn) =>
+      ASSUMED_ROLE_ARN.test(arn) || /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/.test(arn),
+    {
+      error:
+        'must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/my-service (no wildcards)',
+    },
+  );
 
 export const apiSchema = z.strictObject({
   /**
