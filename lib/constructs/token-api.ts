@@ -1,4 +1,4 @@
-import { Aws, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -208,17 +208,21 @@ export class TokenApi extends Construct {
   }
 
   /**
-   * Lets a principal defined in this CDK app call `GET /token`: an IAM policy on the principal,
-   * and — for a role or user in this stack — its ARN in the resource policy's allow-list. A
-   * principal in another stack only gets the IAM policy (naming it here would make the two stacks
-   * depend on each other), so it must be in the deploying account with allowDeployingAccount on,
-   * or listed in api.allowedPrincipalArns.
+   * Lets a principal defined in (or imported into) this CDK app call `GET /token`: an IAM policy on
+   * the principal, and — for a role or user of this stack or imported by ARN — its ARN in the
+   * resource policy's allow-list. A principal of another stack only gets the IAM policy (naming it
+   * here would make the two stacks depend on each other), so it must be in the deploying account
+   * with allowDeployingAccount on, or be listed in api.allowedPrincipalArns.
    */
   grantGetToken(grantee: iam.IGrantable): iam.Grant {
     const principal = grantee.grantPrincipal;
     const arn = principalArnOf(principal);
-    const inThisStack = arn !== undefined && Stack.of(principal as unknown as IConstruct) === Stack.of(this);
-    if (inThisStack) {
+    // A literal ARN (imported role) or a role of this stack can be named; a role of another stack
+    // cannot without making the stacks depend on each other in both directions.
+    const nameable =
+      arn !== undefined &&
+      (!Token.isUnresolved(arn) || Stack.of(principal as unknown as IConstruct) === Stack.of(this));
+    if (nameable) {
       // A statement needs at least one principal: it joins the policy with the first one.
       if (this.listedPrincipalArns.length === 0)
         this.policyDocument.addStatements(this.allowListedPrincipals);
