@@ -131,7 +131,7 @@ export class TokenClient {
       let failure: TokenClientError;
       let retryAfterSeconds: number | undefined;
       try {
-        const token = await this.attempt(url, minTtl);
+        const token = await this.attempt(url);
         this.cached = token;
         return token;
       } catch (error) {
@@ -149,7 +149,7 @@ export class TokenClient {
     }
   }
 
-  private async attempt(url: URL, minTtl: number): Promise<AccessToken> {
+  private async attempt(url: URL): Promise<AccessToken> {
     let signed: Awaited<ReturnType<typeof signedGet>>;
     try {
       signed = await signedGet(url, this.signer);
@@ -180,12 +180,12 @@ export class TokenClient {
     }
     const receivedAt = Date.now();
     const text = await response.text().catch(() => '');
-    if (response.status === 200) return parseToken(text, receivedAt, minTtl);
+    if (response.status === 200) return parseToken(text, receivedAt);
     throw statusError(response, text);
   }
 }
 
-function parseToken(text: string, receivedAt: number, minTtl: number): AccessToken {
+function parseToken(text: string, receivedAt: number): AccessToken {
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;
@@ -203,12 +203,8 @@ function parseToken(text: string, receivedAt: number, minTtl: number): AccessTok
   if (problems.length > 0) {
     throw new MalformedTokenResponseError(`The token API answered 200 but ${problems.join(', ')}`, 200);
   }
-  if ((expires_in as number) < minTtl) {
-    // The broker guarantees min_ttl; less means clocks or versions disagree. Not cached, not retried.
-    throw new MalformedTokenResponseError(
-      `The token API returned a token with ${expires_in} s left although min_ttl ${minTtl} was asked`,
-      200,
-    );
+  if ((expires_in as number) <= 0) {
+    throw new MalformedTokenResponseError('The token API returned a token that has already expired', 200);
   }
   return {
     accessToken: access_token as string,

@@ -267,7 +267,11 @@ export class TokenApi extends Construct {
           actions: [INVOKE],
           resources: [TOKEN_METHOD_RESOURCE],
           principals: [new iam.AnyPrincipal()],
-          conditions: { StringEquals: { 'aws:PrincipalOrgID': config.allowedOrganizationIds } },
+          // Not for the deploying account: there, an allow for "*" would need no IAM grant at all.
+          conditions: {
+            StringEquals: { 'aws:PrincipalOrgID': config.allowedOrganizationIds },
+            StringNotEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID },
+          },
         }),
       );
     }
@@ -296,6 +300,24 @@ export class TokenApi extends Construct {
         conditions: notListed,
       }),
     );
+    if (!config.allowDeployingAccount && config.allowedOrganizationIds.length > 0) {
+      // The organisation includes the deploying account, whose principals need no resource-policy
+      // allow (an IAM grant suffices within an account): keep them out unless named.
+      const unlessNamed: Record<string, unknown> = {
+        StringEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID },
+      };
+      unlessNamed.ArnNotEquals = notListed.ArnNotEquals;
+      document.addStatements(
+        new iam.PolicyStatement({
+          sid: 'DenyDeployingAccountUnlessNamed',
+          effect: iam.Effect.DENY,
+          actions: [INVOKE],
+          resources: [ANY_METHOD_RESOURCE],
+          principals: [new iam.AnyPrincipal()],
+          conditions: unlessNamed,
+        }),
+      );
+    }
     if (config.endpointType === 'PRIVATE') {
       document.addStatements(
         new iam.PolicyStatement({

@@ -259,11 +259,11 @@ describe('TokenClient — retries and errors', () => {
       { kind: 'status', status: 200, body: { access_token: 'tok-SECRET-1', token_type: 'Bearer' } },
     ],
     [
-      'less life than min_ttl',
+      'already expired',
       {
         kind: 'status',
         status: 200,
-        body: { access_token: 'tok-SECRET-2', token_type: 'Bearer', expires_in: 5, expires_at: 1 },
+        body: { access_token: 'tok-SECRET-2', token_type: 'Bearer', expires_in: 0, expires_at: 1 },
       },
     ],
   ] as const)(

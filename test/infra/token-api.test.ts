@@ -131,10 +131,16 @@ describe('TokenApi — authentication and resource policy', () => {
       [
         'AllowListedOrganizations',
         { AWS: '*' },
-        { StringEquals: { 'aws:PrincipalOrgID': ['o-a1b2c3d4e5'] } },
+        {
+          StringEquals: { 'aws:PrincipalOrgID': ['o-a1b2c3d4e5'] },
+          StringNotEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } },
+        },
       ],
     ]);
-    expect(JSON.stringify(allows)).not.toContain('AWS::AccountId');
+    // The deploying account is allowed nowhere, not even through the organisation (that needs its IAM grants).
+    expect(JSON.stringify(allows.filter((a) => a.Sid !== 'AllowListedOrganizations'))).not.toContain(
+      'AWS::AccountId',
+    );
     expect(policy.filter((s) => s.Effect === 'Deny')).toEqual([
       {
         Sid: 'DenyEveryoneNotListed',
@@ -147,6 +153,18 @@ describe('TokenApi — authentication and resource policy', () => {
             'aws:PrincipalAccount': ['444455556666'],
             'aws:PrincipalOrgID': ['o-a1b2c3d4e5'],
           },
+          ArnNotEquals: { 'aws:PrincipalArn': [role] },
+        },
+      },
+      {
+        // With allowDeployingAccount false, the organisation must not let the deploying account in.
+        Sid: 'DenyDeployingAccountUnlessNamed',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'execute-api:Invoke',
+        Resource: 'execute-api:/*',
+        Condition: {
+          StringEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } },
           ArnNotEquals: { 'aws:PrincipalArn': [role] },
         },
       },
