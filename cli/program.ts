@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerTokenGetCommand } from './commands/token-get';
 import type { CliIo } from './io';
 import type { StackLocator } from './stack-outputs';
 
@@ -24,7 +25,8 @@ export function buildProgram(io: CliIo): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
-  program.command('token').description('Get, refresh and flush access tokens');
+  const token = program.command('token').description('Get, refresh and flush access tokens');
+  registerTokenGetCommand(token, io);
   program
     .command('credentials')
     .description('Set, rotate, roll back and inspect the ThroughLine client credentials');

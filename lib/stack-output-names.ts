@@ -10,6 +10,14 @@ export const StackOutput = {
   BrokerKeyArn: 'BrokerKeyArn',
   OnCallTopicArn: 'OnCallTopicArn',
   MonitoringDashboardName: 'MonitoringDashboardName',
+  /** Consumer API (issue: token API). */
+  ApiId: 'TokenApiId',
+  ApiUrl: 'TokenApiUrl',
+  TokenEndpoint: 'TokenEndpoint',
+  TokenInvokeArn: 'TokenInvokeArn',
+  ApiAccessLogGroupName: 'TokenApiAccessLogGroupName',
+  ServeTokenFunctionName: 'ServeTokenFunctionName',
+  ServeTokenFunctionArn: 'ServeTokenFunctionArn',
 } as const;
 
 export type StackOutputKey = (typeof StackOutput)[keyof typeof StackOutput];

@@ -6,6 +6,8 @@ import { CredentialStore } from './constructs/credential-store';
 import { MintTokenFunction } from './constructs/mint-token-function';
 import { BrokerMonitoring } from './constructs/monitoring/broker-monitoring';
 import { OnCallTopic } from './constructs/on-call-topic';
+import { ServeTokenFunction } from './constructs/serve-token-function';
+import { TokenApi } from './constructs/token-api';
 import { TokenCacheTable } from './constructs/token-cache-table';
 import { StackOutput } from './stack-output-names';
 
@@ -25,6 +27,8 @@ export class TokenBrokerStack extends Stack {
   readonly mintToken: MintTokenFunction;
   readonly onCall: OnCallTopic;
   readonly monitoring: BrokerMonitoring;
+  readonly serveToken: ServeTokenFunction;
+  readonly tokenApi: TokenApi;
 
   constructor(scope: Construct, id: string, props: TokenBrokerStackProps) {
     super(scope, id, props);
@@ -51,13 +55,35 @@ export class TokenBrokerStack extends Stack {
       serviceName: this.stackName,
     });
 
+    this.serveToken = new ServeTokenFunction(this, 'ServeToken', {
+      config,
+      key,
+      tokenCache: this.tokenCache,
+      mintToken: this.mintToken,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+      serviceName: this.stackName,
+    });
+    this.tokenApi = new TokenApi(this, 'TokenApi', {
+      config: config.api,
+      handler: this.serveToken.handler.function,
+      key,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+    });
     this.monitoring = new BrokerMonitoring(this, 'Monitoring', {
       config: config.monitoring,
       serviceName: this.stackName,
       onCall: this.onCall,
       credentialStore: this.credentialStore,
-      functions: { MintToken: this.mintToken.handler },
+      functions: { MintToken: this.mintToken.handler, ServeToken: this.serveToken.handler },
+      api: {
+        restApi: this.tokenApi.api,
+        stageName: this.tokenApi.api.deploymentStage.stageName,
+        accessLogGroup: this.tokenApi.accessLogGroup,
+      },
     });
+    this.addTokenApiOutputs();
 
     new CfnOutput(this, StackOutput.Stage, { value: props.stageName, description: 'Broker stage' });
     new CfnOutput(this, StackOutput.CredentialsSecretArn, {
@@ -83,6 +109,36 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, 'BrokerKeyArn', {
       value: key.keyArn,
       description: 'KMS key of the secret, cache, tokens and logs',
+    });
+  }
+
+  private addTokenApiOutputs(): void {
+    const api = this.tokenApi;
+    new CfnOutput(this, StackOutput.ApiId, { value: api.api.restApiId, description: 'Token API id' });
+    new CfnOutput(this, StackOutput.ApiUrl, {
+      value: api.url,
+      description: 'Token API base URL (stage v1); give it to the consumer client as apiUrl',
+    });
+    new CfnOutput(this, StackOutput.TokenEndpoint, {
+      value: api.tokenUrl,
+      description: 'GET this with SigV4 (service execute-api) for an access token',
+    });
+    new CfnOutput(this, StackOutput.TokenInvokeArn, {
+      value: api.tokenInvokeArn,
+      description: "Grant a consumer's role execute-api:Invoke on this ARN (and allow it in the api config)",
+    });
+    new CfnOutput(this, StackOutput.ApiAccessLogGroupName, {
+      value: api.accessLogGroup.logGroupName,
+      description: 'Token API JSON access logs (caller ARN, account, status)',
+    });
+    new CfnOutput(this, StackOutput.ServeTokenFunctionName, {
+      value: this.serveToken.handler.function.functionName,
+      description: 'serve-token; same-account services may invoke it directly with {"min_ttl": <seconds>}',
+    });
+    new CfnOutput(this, StackOutput.ServeTokenFunctionArn, {
+      value: this.serveToken.handler.function.functionArn,
+      description:
+        "Grant a same-account service's role lambda:InvokeFunction on this ARN for direct invocation",
     });
   }
 }

@@ -39,3 +39,18 @@ export function nextDelayMs(options: {
   const jitter = fullJitterDelayMs(options.retryIndex, options.baseMs, options.capMs, options.random);
   return Math.max(jitter, (options.retryAfterSeconds ?? 0) * 1000);
 }
+
+/**
+ * Capped "equal jitter" backoff: delay = c/2 + random(0, c/2) with c = min(cap, base × 2^retry).
+ * Used where waiting is the point (re-reading the cache while another instance mints): unlike full
+ * jitter it never retries at once, when the answer would surely be the same.
+ */
+export function equalJitterDelayMs(
+  retryIndex: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, retryIndex));
+  return Math.floor(ceiling / 2 + random() * (ceiling / 2));
+}

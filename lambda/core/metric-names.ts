@@ -31,6 +31,26 @@ export const MetricName = {
    * scheduled refresh step (rotation/refresh workflow); read by the credential-age alarm.
    */
   CredentialAgeDays: 'CredentialAgeDays',
+
+  // serve-token (consumer API and direct invocations)
+  /** One token request to serve-token, whatever its outcome. */
+  TokenRequest: 'TokenRequest',
+  /** Answered from the instance's in-memory copy: no AWS call. */
+  TokenServedFromL1: 'TokenServedFromL1',
+  /** Answered from the shared (DynamoDB) cache. */
+  TokenServedFromL2: 'TokenServedFromL2',
+  /** serve-token invoked mint-token (each invocation counts, throttled ones too). */
+  MintRequested: 'MintRequested',
+  /** mint-token was busy (reserved concurrency 1): serve-token backed off and re-read the cache. */
+  MintThrottled: 'MintThrottled',
+  /** A token past its refresh point was served because no fresh one could be had (stale-on-error). */
+  StaleTokenServed: 'StaleTokenServed',
+  /** No servable token: the caller got 503 token_unavailable. */
+  TokenUnavailable: 'TokenUnavailable',
+  /** The request was rejected as invalid (400), e.g. a bad min_ttl. */
+  InvalidTokenRequest: 'InvalidTokenRequest',
+  /** Seconds left on the token served. */
+  ServedTokenSecondsToExpiry: 'ServedTokenSecondsToExpiry',
 } as const;
 
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];

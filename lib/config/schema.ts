@@ -169,6 +169,101 @@ export const monitoringSchema = z.strictObject({
   thresholds: monitoringThresholdsSchema.default(monitoringThresholdsSchema.parse({})),
 });
 
+const accountId = z
+  .string()
+  .regex(/^\d{12}$/, { error: 'must be a 12-digit AWS account id such as 123456789012' });
+
+const ASSUMED_ROLE_ARN = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\//;
+
+/** IAM role or user ARN: the principals a resource policy can name (not sessions, not wildcards). */
+const principalArn = z
+  .string()
+  .refine((arn) => !ASSUMED_ROLE_ARN.test(arn), {
+    error: 'is an assumed-role session ARN; list the role itself instead: arn:aws:iam::<account>:role/<name>',
+  })
+  // An assumed-role ARN is reported once, by the check above.
+  .refine(
+    (arn) =>
+      ASSUMED_ROLE_ARN.test(arn) || /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/.test(arn),
+    {
+      error:
+        'must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/my-service (no wildcards)',
+    },
+  );
+
+export const apiSchema = z.strictObject({
+  /**
+   * REGIONAL: reachable from anywhere, by IAM-authenticated principals the resource policy allows.
+   * PRIVATE: reachable only through the listed interface VPC endpoints (execute-api).
+   */
+  endpointType: z
+    .enum(['REGIONAL', 'PRIVATE'], { error: 'must be "REGIONAL" (default) or "PRIVATE"' })
+    .default('REGIONAL'),
+  /** Interface VPC endpoints (com.amazonaws.<region>.execute-api) a PRIVATE API accepts calls through. */
+  vpcEndpointIds: z
+    .array(
+      z.string().regex(/^vpce-[0-9a-f]{8,17}$/, {
+        error: 'must be a VPC endpoint id such as vpce-0123456789abcdef0',
+      }),
+    )
+    .default([]),
+  /**
+   * Principals of the deploying account may call the API if they also hold an IAM policy allowing
+   * execute-api:Invoke on it (the resource policy delegates to the account; nothing is open by itself).
+   */
+  allowDeployingAccount: z.boolean({ error: 'must be true or false' }).default(true),
+  /** IAM roles/users (any account) the resource policy allows by name. Cross-account ones also need an IAM grant at home. */
+  allowedPrincipalArns: z.array(principalArn).default([]),
+  /** Other accounts whose principals may call the API when their own IAM policies allow it. */
+  allowedAccountIds: z.array(accountId).default([]),
+  /** AWS Organizations ids (o-…) whose accounts' principals may call the API. */
+  allowedOrganizationIds: z
+    .array(
+      z
+        .string()
+        .regex(/^o-[a-z0-9]{10,32}$/, { error: 'must be an AWS Organizations id such as o-a1b2c3d4e5' }),
+    )
+    .default([]),
+  /**
+   * API Gateway writes REST API logs through one account-wide role (API Gateway settings, "CloudWatch
+   * log role ARN"). true: this stack creates that role and registers it (both kept when the stack is
+   * deleted, as other APIs may use them). false: the account already has one.
+   */
+  createAccountLoggingRole: z.boolean({ error: 'must be true or false' }).default(true),
+  /** Optional AWS WAF web ACL (regional) to associate with the API stage. */
+  webAclArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[\w-]+\/[\w-]+$/, {
+      error:
+        'must be a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>)',
+    })
+    .optional(),
+  /** Stage throttling: steady requests per second and burst, across all callers. */
+  throttlingRateLimit: z
+    .number({ error: 'must be a number of requests per second' })
+    .min(1, { error: 'must be at least 1 request per second' })
+    .max(10_000, { error: 'must be at most 10000 requests per second' })
+    .default(20),
+  throttlingBurstLimit: z
+    .number({ error: 'must be a whole number of requests' })
+    .int({ error: 'must be a whole number of requests' })
+    .min(1, { error: 'must be at least 1' })
+    .max(5_000, { error: 'must be at most 5000' })
+    .default(40),
+  /**
+   * How long a serve-token instance may answer from its in-memory copy before re-reading the shared
+   * cache: the bound on how long a refresh, rotation or flush takes to reach every instance.
+   */
+  l1MaxAgeSeconds: seconds(1, 300).default(30),
+  /** Time one token request may spend (cache reads, waiting for a mint). Below API Gateway's 29 s limit. */
+  requestBudgetMs: millis(1_000, 25_000).default(15_000),
+  /** Retry-After of a 503 caused by a transient failure (upstream down, mint throttled past the budget). */
+  retryAfterSeconds: seconds(1, 300).default(5),
+  /** Backoff (equal jitter) between re-reads of the cache while another instance's mint is in progress. */
+  mintThrottleBackoffBaseMs: millis(10, 5_000).default(100),
+  mintThrottleBackoffCapMs: millis(10, 10_000).default(1_000),
+});
+
 export const stageSchema = z
   .strictObject({
     description: z.string().optional(),
@@ -200,6 +295,7 @@ export const stageSchema = z
     upstream: upstreamSchema.default(upstreamSchema.parse({})),
     token: tokenSchema.default(tokenSchema.parse({})),
     monitoring: monitoringSchema.default(monitoringSchema.parse({})),
+    api: apiSchema.default(apiSchema.parse({})),
   })
   .superRefine((stage, ctx) => {
     const { token, upstream } = stage;
@@ -256,6 +352,63 @@ export const stageSchema = z
         message: 'must be at least upstream.requestTimeoutMs, or not even one attempt fits',
       });
     }
+    const { api } = stage;
+    if (api.endpointType === 'PRIVATE' && api.vpcEndpointIds.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'vpcEndpointIds'],
+        message:
+          'a PRIVATE API needs at least one interface VPC endpoint (execute-api) id, e.g. ["vpce-0123456789abcdef0"], or set endpointType "REGIONAL"',
+      });
+    }
+    if (api.endpointType === 'REGIONAL' && api.vpcEndpointIds.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'vpcEndpointIds'],
+        message:
+          'VPC endpoint ids only apply to a PRIVATE API: set api.endpointType to "PRIVATE" or remove them',
+      });
+    }
+    if (
+      !api.allowDeployingAccount &&
+      api.allowedPrincipalArns.length + api.allowedAccountIds.length + api.allowedOrganizationIds.length === 0
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'allowDeployingAccount'],
+        message:
+          'with allowDeployingAccount false nobody could call the API: list allowedPrincipalArns, allowedAccountIds or allowedOrganizationIds, or set it to true',
+      });
+    }
+    for (const [key, list] of [
+      ['allowedPrincipalArns', api.allowedPrincipalArns],
+      ['allowedAccountIds', api.allowedAccountIds],
+      ['allowedOrganizationIds', api.allowedOrganizationIds],
+      ['vpcEndpointIds', api.vpcEndpointIds],
+    ] as const) {
+      const duplicates = list.filter((v, i) => list.indexOf(v) !== i);
+      if (duplicates.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['api', key],
+          message: `lists ${[...new Set(duplicates)].join(', ')} more than once; list each once`,
+        });
+      }
+    }
+    if (api.throttlingBurstLimit < api.throttlingRateLimit) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'throttlingBurstLimit'],
+        message: 'must be at least api.throttlingRateLimit',
+      });
+    }
+    if (api.mintThrottleBackoffCapMs < api.mintThrottleBackoffBaseMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'mintThrottleBackoffCapMs'],
+        message: 'must be at least api.mintThrottleBackoffBaseMs',
+      });
+    }
   });
 
 export type StageConfig = z.output<typeof stageSchema>;
@@ -263,3 +416,4 @@ export type UpstreamConfig = StageConfig['upstream'];
 export type TokenConfig = StageConfig['token'];
 export type MonitoringConfig = StageConfig['monitoring'];
 export type MonitoringThresholds = MonitoringConfig['thresholds'];
+export type ApiConfig = StageConfig['api'];

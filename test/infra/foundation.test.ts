@@ -128,23 +128,32 @@ describe('mint-token function', () => {
   });
 
   it('gets only ARNs, names and settings through its environment — never a credential', () => {
-    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+    const mint = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('MintToken'),
+    );
+    const variables = mint?.[1].Properties.Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(variables).sort()).toEqual(
+      [
+        'POWERTOOLS_SERVICE_NAME',
+        EnvVar.CredentialsSecretArn,
+        EnvVar.TokenKeyArn,
+        EnvVar.Settings,
+        EnvVar.TokenTableName,
+      ].sort(),
+    );
+    // The secret's ARN is a reference, never a literal value.
+    expect(variables[EnvVar.CredentialsSecretArn]).toEqual({
+      Ref: expect.stringMatching(/^CredentialStoreCredentials/),
+    });
+  });
+
+  it('no function gets a credential or token through its environment, and only mint-token learns where the secret is', () => {
+    for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
-      expect(Object.keys(variables).sort()).toEqual(
-        [
-          'POWERTOOLS_SERVICE_NAME',
-          EnvVar.CredentialsSecretArn,
-          EnvVar.TokenKeyArn,
-          EnvVar.Settings,
-          EnvVar.TokenTableName,
-        ].sort(),
-      );
-      // The secret's ARN is a reference, never a literal value.
-      expect(variables[EnvVar.CredentialsSecretArn]).toEqual({
-        Ref: expect.stringMatching(/^CredentialStoreCredentials/),
-      });
-      const settings = JSON.parse(variables[EnvVar.Settings] as string);
-      expect(JSON.stringify(settings)).not.toMatch(/client_secret"\s*:|client_id"\s*:|access_token/);
+      const text = JSON.stringify(variables);
+      expect(text).not.toMatch(/client_secret"\s*:|client_id"\s*:|access_token|"password"/i);
+      if (!id.startsWith('MintToken'))
+        expect(Object.keys(variables)).not.toContain(EnvVar.CredentialsSecretArn);
     }
   });
 

@@ -81,7 +81,9 @@ describe('stage configuration', () => {
     });
 
     expect(problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^stages\.dev\.token\.minTtlSeconds: must be below the 30 s/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^stages\.dev\.token\.minTtlSeconds: must be below the 30 s/),
+      ]),
     );
   });
 

@@ -1,0 +1,117 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { ServeTokenSettings } from './serve-token-settings';
+
+/**
+ * A token request as serve-token understands it, from either way in: `GET /token` through API
+ * Gateway (a proxy event) or a direct `lambda:InvokeFunction` with a small JSON payload.
+ */
+export interface ServeTokenRequest {
+  /** The least remaining lifetime the caller accepts. */
+  readonly minTtlSeconds: number;
+  readonly caller: CallerIdentity;
+}
+
+/** Who asked, for the audit log. Over the API, API Gateway fills it from the verified SigV4 identity. */
+export type CallerIdentity =
+  | {
+      readonly channel: 'api';
+      readonly arn: string | undefined;
+      readonly accountId: string | undefined;
+      readonly sourceIp: string | undefined;
+      readonly vpceId: string | undefined;
+      readonly apiRequestId: string | undefined;
+    }
+  | {
+      /** Lambda does not tell a function who invoked it; CloudTrail data events do. */
+      readonly channel: 'lambda-invoke';
+    };
+
+/** The direct-invocation payload: `{}` or `{"min_ttl": 120}`. */
+export interface DirectTokenRequest {
+  readonly min_ttl?: number;
+}
+
+/** A request the caller must change: becomes a 400 (API) or an `invalid_request` result (direct). */
+export class InvalidTokenRequestError extends Error {
+  override readonly name = 'InvalidTokenRequestError';
+}
+
+const MIN_TTL = 'min_ttl';
+
+export function isApiGatewayEvent(event: unknown): event is APIGatewayProxyEvent {
+  return (
+    typeof event === 'object' &&
+    event !== null &&
+    'httpMethod' in event &&
+    'requestContext' in event &&
+    typeof (event as { requestContext: unknown }).requestContext === 'object'
+  );
+}
+
+export function parseServeTokenRequest(event: unknown, settings: ServeTokenSettings): ServeTokenRequest {
+  if (isApiGatewayEvent(event)) {
+    const identity = event.requestContext.identity;
+    return {
+      minTtlSeconds: minTtlFromQuery(event, settings),
+      caller: {
+        channel: 'api',
+        arn: identity?.userArn ?? undefined,
+        accountId: identity?.accountId ?? undefined,
+        sourceIp: identity?.sourceIp ?? undefined,
+        vpceId: (identity as { vpceId?: string } | undefined)?.vpceId ?? undefined,
+        apiRequestId: event.requestContext.requestId,
+      },
+    };
+  }
+  return { minTtlSeconds: minTtlFromPayload(event, settings), caller: { channel: 'lambda-invoke' } };
+}
+
+function rangeMessage(settings: ServeTokenSettings): string {
+  return `min_ttl must be a whole number of seconds from 0 to ${settings.maxMinTtlSeconds}; omit it for the default of ${settings.defaultMinTtlSeconds}`;
+}
+
+function minTtlFromQuery(event: APIGatewayProxyEvent, settings: ServeTokenSettings): number {
+  // The multi-value map shows repeated parameters, which the single-value map silently collapses.
+  const multi = event.multiValueQueryStringParameters ?? {};
+  const single = event.queryStringParameters ?? {};
+  const names = new Set([...Object.keys(multi), ...Object.keys(single)]);
+  names.delete(MIN_TTL);
+  if (names.size > 0) {
+    // Names are not echoed back: they are caller-controlled text.
+    throw new InvalidTokenRequestError(
+      `GET /token accepts only the query parameter ${MIN_TTL}; remove the others`,
+    );
+  }
+  const values = multi[MIN_TTL] ?? (single[MIN_TTL] !== undefined ? [single[MIN_TTL]] : []);
+  if (values.length === 0) return settings.defaultMinTtlSeconds;
+  if (values.length > 1)
+    throw new InvalidTokenRequestError(`${MIN_TTL} is given more than once; give it once`);
+  const text = values[0] ?? '';
+  if (!/^\d{1,7}$/.test(text)) throw new InvalidTokenRequestError(rangeMessage(settings));
+  return checkRange(Number(text), settings);
+}
+
+function minTtlFromPayload(event: unknown, settings: ServeTokenSettings): number {
+  if (event === undefined || event === null) return settings.defaultMinTtlSeconds;
+  if (typeof event !== 'object' || Array.isArray(event)) {
+    throw new InvalidTokenRequestError('The payload must be a JSON object: {} or {"min_ttl": <seconds>}');
+  }
+  const payload = event as Record<string, unknown>;
+  if (Object.keys(payload).some((k) => k !== MIN_TTL)) {
+    throw new InvalidTokenRequestError(
+      'The payload accepts only "min_ttl": send {} or {"min_ttl": <seconds>}',
+    );
+  }
+  const value = payload[MIN_TTL];
+  if (value === undefined) return settings.defaultMinTtlSeconds;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new InvalidTokenRequestError(rangeMessage(settings));
+  }
+  return checkRange(value, settings);
+}
+
+function checkRange(value: number, settings: ServeTokenSettings): number {
+  if (value < 0 || value > settings.maxMinTtlSeconds)
+    throw new InvalidTokenRequestError(rangeMessage(settings));
+  return value;
+}

@@ -1,0 +1,341 @@
+import { Aws, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct, type IConstruct } from 'constructs';
+import type { ApiConfig } from '../config/schema';
+import { accessLogFormat } from './access-log-format';
+
+export interface TokenApiProps {
+  readonly config: ApiConfig;
+  /** serve-token. */
+  readonly handler: lambda.IFunction;
+  /** Encrypts the access and execution log groups. */
+  readonly key: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** The one stage; part of every URL and of the ARN consumers are granted. */
+export const TOKEN_API_STAGE = 'v1';
+export const TOKEN_PATH = 'token';
+export const MIN_TTL_QUERY_PARAMETER = 'min_ttl';
+
+const INVOKE = 'execute-api:Invoke';
+/** Resource-policy shorthand that API Gateway expands to this API's ARNs. */
+const TOKEN_METHOD_RESOURCE = `execute-api:/*/GET/${TOKEN_PATH}`;
+const ANY_METHOD_RESOURCE = 'execute-api:/*';
+
+/**
+ * The consumer API: `GET /token` on API Gateway (REST), authenticated with IAM (SigV4) on every
+ * method, behind a resource policy that allows only the configured principals, accounts and
+ * organisations and denies everyone else explicitly. By default only principals of the deploying
+ * account that also hold an IAM grant may call it: the policy delegates to the account, so nothing
+ * is open by itself. PRIVATE endpoints additionally pin the listed VPC endpoints.
+ *
+ * Stage: throttled, JSON access logs (caller ARN and account, never a body) and error-level
+ * execution logs to KMS-encrypted log groups with retention, data tracing off, X-Ray on.
+ */
+export class TokenApi extends Construct {
+  readonly api: apigateway.RestApi;
+  readonly tokenMethod: apigateway.Method;
+  readonly accessLogGroup: logs.LogGroup;
+  readonly executionLogGroup: logs.LogGroup;
+  /** Principals named in the resource policy: configured ones and same-stack roles granted with grantGetToken. */
+  private readonly listedPrincipalArns: string[];
+  private readonly allowListedPrincipals: iam.PolicyStatement;
+  private readonly policyDocument = new iam.PolicyDocument();
+
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: TokenApiProps,
+  ) {
+    super(scope, id);
+    const { config } = props;
+    const isPrivate = config.endpointType === 'PRIVATE';
+    this.listedPrincipalArns = [...config.allowedPrincipalArns];
+    this.allowListedPrincipals = new iam.PolicyStatement({
+      sid: 'AllowListedPrincipals',
+      actions: [INVOKE],
+      resources: [TOKEN_METHOD_RESOURCE],
+      principals: config.allowedPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)),
+    });
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      encryptionKey: props.key,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.api = new apigateway.RestApi(this, 'Api', {
+      restApiName: `${Stack.of(this).stackName}-token-api`,
+      description: `ThroughLine token broker (${Aws.STACK_NAME}): GET /token for IAM-authenticated internal callers`,
+      endpointConfiguration: isPrivate
+        ? {
+            types: [apigateway.EndpointType.PRIVATE],
+            vpcEndpoints: config.vpcEndpointIds.map((vpcEndpointId) =>
+              ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(this, `Endpoint-${vpcEndpointId}`, {
+                vpcEndpointId,
+                port: 443,
+              }),
+            ),
+          }
+        : { types: [apigateway.EndpointType.REGIONAL] },
+      policy: this.resourcePolicy(),
+      defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
+      cloudWatchRole: config.createAccountLoggingRole,
+      // The role and the account setting serve every REST API of the account: never deleted with this stack.
+      ...(config.createAccountLoggingRole ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
+      deployOptions: {
+        stageName: TOKEN_API_STAGE,
+        description: 'Token API stage',
+        throttlingRateLimit: config.throttlingRateLimit,
+        throttlingBurstLimit: config.throttlingBurstLimit,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: accessLogFormat(),
+        // Data tracing would write request and response bodies — the token — to the execution logs.
+        dataTraceEnabled: false,
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        metricsEnabled: true,
+        tracingEnabled: true,
+      },
+    });
+
+    // API Gateway would create the execution log group itself: unencrypted and kept forever.
+    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${TOKEN_API_STAGE}`,
+      encryptionKey: props.key,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.api.deploymentStage.node.addDependency(this.executionLogGroup);
+
+    // Errors API Gateway answers itself (403 unauthorised, 429 throttled…) carry no-store too.
+    for (const [id, type] of [
+      ['Default4xx', apigateway.ResponseType.DEFAULT_4XX],
+      ['Default5xx', apigateway.ResponseType.DEFAULT_5XX],
+    ] as const) {
+      this.api.addGatewayResponse(id, {
+        type,
+        responseHeaders: { 'Cache-Control': "'no-store'", Pragma: "'no-cache'" },
+      });
+    }
+
+    const validator = this.api.addRequestValidator('QueryStringValidator', {
+      requestValidatorName: 'query-string',
+      validateRequestParameters: true,
+      // GET /token has no body model, so this checks nothing today; it guards any method added later.
+      validateRequestBody: true,
+    });
+    this.tokenMethod = this.api.root
+      .addResource(TOKEN_PATH)
+      .addMethod(
+        'GET',
+        new apigateway.LambdaIntegration(props.handler, { proxy: true, allowTestInvoke: false }),
+        {
+          authorizationType: apigateway.AuthorizationType.IAM,
+          requestValidator: validator,
+          requestParameters: { [`method.request.querystring.${MIN_TTL_QUERY_PARAMETER}`]: false },
+        },
+      );
+    Validations.of(this.tokenMethod.node.defaultChild as apigateway.CfnMethod).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason:
+        'The token API is for internal AWS workloads, which authenticate with IAM (SigV4, AuthorizationType AWS_IAM) and are authorised by IAM policies plus the API resource policy; there are no end users for a Cognito user pool.',
+    });
+
+    Validations.of(this.api.deploymentStage.node.defaultChild as apigateway.CfnStage).acknowledge({
+      id: 'Serverless-APIGWStructuredLogging',
+      reason:
+        'The access log format is JSON (lib/constructs/access-log-format.ts); numeric fields such as $context.status are written unquoted so log queries treat them as numbers, which makes the template text itself unparseable until API Gateway substitutes the values — the check parses the template.',
+    });
+
+    if (config.webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
+        resourceArn: this.api.deploymentStage.stageArn,
+        webAclArn: config.webAclArn,
+      });
+    } else {
+      Validations.of(this.api.deploymentStage.node.defaultChild as apigateway.CfnStage).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'No WAF by default: every request must carry a valid SigV4 signature of an allowed principal (resource policy denies all others before the integration runs) and the stage is throttled; set api.webAclArn to attach a web ACL.',
+      });
+    }
+    if (config.createAccountLoggingRole) {
+      const role = this.api.node.tryFindChild('CloudWatchRole');
+      if (role) {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+          reason:
+            'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-documented policy of the account-wide API Gateway logging role; it only creates and writes log groups and streams, and the role serves every REST API in the account, so it cannot be scoped to this API.',
+        });
+      }
+    }
+
+    this.node.addValidation({
+      validate: () =>
+        !config.allowDeployingAccount &&
+        this.listedPrincipalArns.length +
+          config.allowedAccountIds.length +
+          config.allowedOrganizationIds.length ===
+          0
+          ? [
+              'TokenApi: the resource policy allows nobody; allow the deploying account or list principals, accounts or organisations',
+            ]
+          : [],
+    });
+  }
+
+  /** Base URL of the stage, ending in "/". */
+  get url(): string {
+    return this.api.url;
+  }
+
+  /** The full URL of `GET /token`. */
+  get tokenUrl(): string {
+    return this.api.urlForPath(`/${TOKEN_PATH}`);
+  }
+
+  /** The execute-api ARN a caller's IAM policy must allow (execute-api:Invoke). */
+  get tokenInvokeArn(): string {
+    return this.api.arnForExecuteApi('GET', `/${TOKEN_PATH}`, TOKEN_API_STAGE);
+  }
+
+  /**
+   * Lets a principal defined in (or imported into) this CDK app call `GET /token`: an IAM policy on
+   * the principal, and — for a role or user of this stack or imported by ARN — its ARN in the
+   * resource policy's allow-list. A principal of another stack only gets the IAM policy (naming it
+   * here would make the two stacks depend on each other), so it must be in the deploying account
+   * with allowDeployingAccount on, or be listed in api.allowedPrincipalArns.
+   */
+  grantGetToken(grantee: iam.IGrantable): iam.Grant {
+    const principal = grantee.grantPrincipal;
+    const arn = principalArnOf(principal);
+    // A literal ARN (imported role) or a role of this stack can be named; a role of another stack
+    // cannot without making the stacks depend on each other in both directions.
+    const nameable =
+      arn !== undefined &&
+      (!Token.isUnresolved(arn) || Stack.of(principal as unknown as IConstruct) === Stack.of(this));
+    if (nameable) {
+      // A statement needs at least one principal: it joins the policy with the first one.
+      if (this.listedPrincipalArns.length === 0)
+        this.policyDocument.addStatements(this.allowListedPrincipals);
+      this.listedPrincipalArns.push(arn);
+      this.allowListedPrincipals.addPrincipals(new iam.ArnPrincipal(arn));
+    } else if (!this.props.config.allowDeployingAccount) {
+      throw new Error(
+        'TokenApi.grantGetToken: this principal is not in the API stack, so it cannot be added to the resource policy; list its ARN in api.allowedPrincipalArns (or set api.allowDeployingAccount to true for same-account principals)',
+      );
+    }
+    return iam.Grant.addToPrincipal({ grantee, actions: [INVOKE], resourceArns: [this.tokenInvokeArn] });
+  }
+
+  private resourcePolicy(): iam.PolicyDocument {
+    const { config } = this.props;
+    const document = this.policyDocument;
+    if (config.allowDeployingAccount) {
+      document.addStatements(
+        new iam.PolicyStatement({
+          sid: 'AllowDeployingAccountPrincipalsWithIamGrant',
+          actions: [INVOKE],
+          resources: [TOKEN_METHOD_RESOURCE],
+          principals: [new iam.AccountPrincipal(Aws.ACCOUNT_ID)],
+        }),
+      );
+    }
+    if (config.allowedAccountIds.length > 0) {
+      document.addStatements(
+        new iam.PolicyStatement({
+          sid: 'AllowListedAccountsPrincipalsWithIamGrant',
+          actions: [INVOKE],
+          resources: [TOKEN_METHOD_RESOURCE],
+          principals: config.allowedAccountIds.map((account) => new iam.AccountPrincipal(account)),
+        }),
+      );
+    }
+    if (this.listedPrincipalArns.length > 0) document.addStatements(this.allowListedPrincipals);
+    if (config.allowedOrganizationIds.length > 0) {
+      document.addStatements(
+        new iam.PolicyStatement({
+          sid: 'AllowListedOrganizations',
+          actions: [INVOKE],
+          resources: [TOKEN_METHOD_RESOURCE],
+          principals: [new iam.AnyPrincipal()],
+          // Not for the deploying account: there, an allow for "*" would need no IAM grant at all.
+          conditions: {
+            StringEquals: { 'aws:PrincipalOrgID': config.allowedOrganizationIds },
+            StringNotEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID },
+          },
+        }),
+      );
+    }
+
+    // Denied unless the caller matches at least one allowed list (the conditions of a statement AND together).
+    const accounts = [...(config.allowDeployingAccount ? [Aws.ACCOUNT_ID] : []), ...config.allowedAccountIds];
+    const notListed: Record<string, unknown> = {};
+    const stringNotEquals: Record<string, unknown> = {};
+    if (accounts.length > 0) stringNotEquals['aws:PrincipalAccount'] = accounts;
+    if (config.allowedOrganizationIds.length > 0)
+      stringNotEquals['aws:PrincipalOrgID'] = config.allowedOrganizationIds;
+    if (Object.keys(stringNotEquals).length > 0) notListed.StringNotEquals = stringNotEquals;
+    notListed.ArnNotEquals = Lazy.any({
+      produce: () =>
+        this.listedPrincipalArns.length > 0
+          ? { 'aws:PrincipalArn': [...this.listedPrincipalArns] }
+          : undefined,
+    });
+    document.addStatements(
+      new iam.PolicyStatement({
+        sid: 'DenyEveryoneNotListed',
+        effect: iam.Effect.DENY,
+        actions: [INVOKE],
+        resources: [ANY_METHOD_RESOURCE],
+        principals: [new iam.AnyPrincipal()],
+        conditions: notListed,
+      }),
+    );
+    if (!config.allowDeployingAccount && config.allowedOrganizationIds.length > 0) {
+      // The organisation includes the deploying account, whose principals need no resource-policy
+      // allow (an IAM grant suffices within an account): keep them out unless named.
+      const unlessNamed: Record<string, unknown> = {
+        StringEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID },
+      };
+      unlessNamed.ArnNotEquals = notListed.ArnNotEquals;
+      document.addStatements(
+        new iam.PolicyStatement({
+          sid: 'DenyDeployingAccountUnlessNamed',
+          effect: iam.Effect.DENY,
+          actions: [INVOKE],
+          resources: [ANY_METHOD_RESOURCE],
+          principals: [new iam.AnyPrincipal()],
+          conditions: unlessNamed,
+        }),
+      );
+    }
+    if (config.endpointType === 'PRIVATE') {
+      document.addStatements(
+        new iam.PolicyStatement({
+          sid: 'DenyOutsideListedVpcEndpoints',
+          effect: iam.Effect.DENY,
+          actions: [INVOKE],
+          resources: [ANY_METHOD_RESOURCE],
+          principals: [new iam.AnyPrincipal()],
+          conditions: { StringNotEquals: { 'aws:SourceVpce': config.vpcEndpointIds } },
+        }),
+      );
+    }
+    return document;
+  }
+}
+
+function principalArnOf(principal: iam.IPrincipal): string | undefined {
+  if ('roleArn' in principal && typeof principal.roleArn === 'string') return principal.roleArn;
+  if ('userArn' in principal && typeof principal.userArn === 'string') return principal.userArn;
+  return undefined;
+}

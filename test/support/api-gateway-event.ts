@@ -1,0 +1,67 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+
+export interface TokenEventOptions {
+  /** Query parameters; an array gives a repeated parameter. */
+  readonly query?: Record<string, string | readonly string[]>;
+  readonly callerArn?: string;
+  readonly accountId?: string;
+}
+
+export const DEFAULT_CALLER_ARN = 'arn:aws:sts::123456789012:assumed-role/orders-service/i-0abc';
+
+/**
+ * The proxy event API Gateway (REST, AWS_IAM) sends serve-token for `GET /token`: the identity
+ * fields are the ones API Gateway fills from the verified SigV4 signature.
+ */
+export function tokenRequestEvent(options: TokenEventOptions = {}): APIGatewayProxyEvent {
+  const entries = Object.entries(options.query ?? {}).map(
+    ([k, v]) => [k, typeof v === 'string' ? [v] : [...v]] as const,
+  );
+  const multi = entries.length > 0 ? Object.fromEntries(entries) : null;
+  const single =
+    entries.length > 0 ? Object.fromEntries(entries.map(([k, v]) => [k, v[v.length - 1]])) : null;
+  const accountId = options.accountId ?? '123456789012';
+  return {
+    resource: '/token',
+    path: '/token',
+    httpMethod: 'GET',
+    headers: { Host: 'abc123.execute-api.us-east-1.amazonaws.com', 'User-Agent': 'test' },
+    multiValueHeaders: {},
+    queryStringParameters: single as APIGatewayProxyEvent['queryStringParameters'],
+    multiValueQueryStringParameters: multi as APIGatewayProxyEvent['multiValueQueryStringParameters'],
+    pathParameters: null,
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      authorizer: null,
+      protocol: 'HTTP/1.1',
+      httpMethod: 'GET',
+      path: '/v1/token',
+      stage: 'v1',
+      requestId: `api-${Math.random().toString(36).slice(2)}`,
+      requestTimeEpoch: Date.now(),
+      resourceId: 'res123',
+      resourcePath: '/token',
+      identity: {
+        accessKey: 'ASIAEXAMPLE',
+        accountId,
+        apiKey: null,
+        apiKeyId: null,
+        caller: 'AROAEXAMPLE:i-0abc',
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: '10.0.0.12',
+        user: 'AROAEXAMPLE:i-0abc',
+        userAgent: 'test',
+        userArn: options.callerArn ?? DEFAULT_CALLER_ARN,
+      },
+    },
+  };
+}
