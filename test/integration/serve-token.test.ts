@@ -7,7 +7,7 @@ import type { InvocationResult } from '../support/invoke-bundled';
 import { LambdaInvokeStandIn } from '../support/lambda-invoke-stand-in';
 import { expectNoSecretIn } from '../support/leaks';
 import { RecordingAwsProxy } from '../support/recording-aws-proxy';
-import { ServeTokenBroker, type SettingsPatch } from '../support/serve-token-harness';
+import { ServeTokenBroker, type SettingsPatch, worldSources } from '../support/serve-token-harness';
 import { FakeTokenServer } from '../support/token-server';
 import type { WarmLambda } from '../support/warm-lambda';
 
@@ -45,7 +45,7 @@ afterEach(async () => {
 });
 
 async function newBroker(mintSettings?: SettingsPatch): Promise<ServeTokenBroker> {
-  const broker = await ServeTokenBroker.create({
+  const broker = await ServeTokenBroker.createFrom(worldSources(), {
     tokenServer,
     standIn,
     proxy,

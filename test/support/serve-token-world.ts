@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { ServeEnvVar, type ServeTokenSettings } from '../../lambda/core/serve-token-settings';
+import { EnvVar } from '../../lambda/core/settings';
+import type { LambdaInvokeStandIn } from './lambda-invoke-stand-in';
+import { MOTO_CREDENTIALS, MOTO_REGION } from './moto';
+import { type LocalAwsEnv, MotoBroker, makeCredentials, type TestCredentials } from './moto-broker';
+import type { RecordingAwsProxy } from './recording-aws-proxy';
+import type { BundledFunction } from './synth-bundles';
+import type { FakeTokenServer } from './token-server';
+import { WarmLambda } from './warm-lambda';
+
+export type SettingsPatch = (settings: Record<string, Record<string, unknown>>) => void;
+
+/** Where the world's pieces come from: the synthesized bundles and the local AWS (moto_server). No vitest import: benchmarks use it too. */
+export interface WorldSources {
+  readonly bundles: Readonly<Record<string, BundledFunction>>;
+  readonly localEnv: LocalAwsEnv;
+}
+
+function bundledFrom(sources: WorldSources, name: 'MintToken' | 'ServeToken'): BundledFunction {
+  const fn = sources.bundles[name];
+  if (!fn) throw new Error(`${name} bundle not found in the synthesized app`);
+  return fn;
+}
+
+/**
+ * One broker's world for serve-token integration tests: its moto resources (key, credentials,
+ * token table), the bundled mint-token running warm behind the Lambda Invoke stand-in with
+ * reserved concurrency 1 (as deployed), and any number of bundled serve-token instances whose
+ * DynamoDB/KMS calls go through the recording proxy and whose Lambda calls reach the stand-in.
+ */
+export class ServeTokenBroker {
+  private readonly instances: WarmLambda[] = [];
+
+  protected constructor(
+    private readonly sources: WorldSources,
+    readonly fixture: MotoBroker,
+    readonly credentials: TestCredentials,
+    readonly mint: WarmLambda,
+    readonly mintFunctionName: string,
+    private readonly proxy: RecordingAwsProxy,
+    private readonly standIn: LambdaInvokeStandIn,
+  ) {}
+
+  static async createFrom(
+    sources: WorldSources,
+    options: {
+      readonly tokenServer: FakeTokenServer;
+      readonly standIn: LambdaInvokeStandIn;
+      readonly proxy: RecordingAwsProxy;
+      /** Changes to mint-token's settings (upstream, token). */
+      readonly mintSettings?: SettingsPatch;
+    },
+  ): Promise<ServeTokenBroker> {
+    const credentials = makeCredentials();
+    const fixture = await MotoBroker.createIn(sources.localEnv, credentials);
+    const env = fixture.functionEnv(bundledFrom(sources, 'MintToken').environment, (s) => {
+      s.upstream = {
+        ...s.upstream,
+        tokenUrl: options.tokenServer.url,
+        requestTimeoutMs: 1_000,
+        totalBudgetMs: 5_000,
+        maxAttempts: 2,
+        backoffBaseMs: 10,
+        backoffCapMs: 50,
+      };
+      options.mintSettings?.(s);
+    });
+    const mint = await WarmLambda.start({
+      bundle: bundledFrom(sources, 'MintToken').bundle,
+      env: { ...env, AWS_LAMBDA_FUNCTION_NAME: 'mint-token' },
+    });
+    const mintFunctionName = `mint-token-${randomUUID().slice(0, 8)}`;
+    options.standIn.register(mintFunctionName, {
+      reservedConcurrency: 1,
+      handler: (payload) => mint.invoke(payload),
+    });
+    return new ServeTokenBroker(
+      sources,
+      fixture,
+      credentials,
+      mint,
+      mintFunctionName,
+      options.proxy,
+      options.standIn,
+    );
+  }
+
+  /**
+   * Starts one cold serve-token instance. `accessKeyId` labels its AWS calls (the proxy and the
+   * stand-in record it), so tests can count calls per instance.
+   */
+  async startServe(
+    options: { readonly settings?: Partial<ServeTokenSettings>; readonly accessKeyId?: string } = {},
+  ): Promise<WarmLambda> {
+    const template = bundledFrom(this.sources, 'ServeToken').environment;
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(template)) if (typeof value === 'string') env[name] = value;
+    const settings = {
+      ...(JSON.parse(env[ServeEnvVar.Settings] as string) as ServeTokenSettings),
+      mintThrottleBackoffBaseMs: 50,
+      mintThrottleBackoffCapMs: 200,
+      ...options.settings,
+    };
+    const instance = await WarmLambda.start({
+      bundle: bundledFrom(this.sources, 'ServeToken').bundle,
+      env: {
+        ...env,
+        [EnvVar.TokenTableName]: this.fixture.tableName,
+        [EnvVar.TokenKeyArn]: this.fixture.keyArn,
+        [ServeEnvVar.MintFunctionName]: this.mintFunctionName,
+        [ServeEnvVar.Settings]: JSON.stringify(settings),
+        AWS_ENDPOINT_URL: this.proxy.endpoint,
+        AWS_ENDPOINT_URL_LAMBDA: this.standIn.endpoint,
+        AWS_REGION: MOTO_REGION,
+        AWS_DEFAULT_REGION: MOTO_REGION,
+        AWS_ACCESS_KEY_ID: options.accessKeyId ?? MOTO_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+        AWS_LAMBDA_FUNCTION_NAME: 'serve-token',
+      },
+    });
+    this.instances.push(instance);
+    return instance;
+  }
+
+  /** Everything every function of this broker logged. */
+  get logLines(): string[] {
+    return [...this.mint.logLines, ...this.instances.flatMap((i) => i.logLines)];
+  }
+
+  get serveInstances(): readonly WarmLambda[] {
+    return this.instances;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.mint.stop(), ...this.instances.map((i) => i.stop())]);
+  }
+}
