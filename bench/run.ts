@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { PROJECT_ROOT } from '../test/support/cdk-context';
 import { benchColdStart } from './cold-start';
 import { benchDevLoop } from './dev-loop';
+import { benchUpstreamLoad } from './upstream-load';
 import { startBenchEnv } from './support/bench-env';
 import { describeMachine } from './support/machine';
 import { printSection, type ReportSection, writeMarkdownReport } from './support/report';
@@ -18,6 +19,16 @@ async function main(): Promise<void> {
   const env = await startBenchEnv();
   const sections: ReportSection[] = [];
   try {
+    sections.push(
+      await benchUpstreamLoad(env, {
+        instances: quick ? 4 : 8,
+        concurrencyPerInstance: 3,
+        durationSeconds: quick ? 20 : 60,
+        tokenLifetimeSeconds: 16,
+        refreshScheduleSeconds: 2,
+      }),
+    );
+    printSection(sections[sections.length - 1] as ReportSection);
     sections.push(await benchColdStart(env, quick ? 3 : 10));
     printSection(sections[sections.length - 1] as ReportSection);
   } finally {

@@ -1,0 +1,193 @@
+import * as path from 'node:path';
+import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
+import { build } from 'esbuild';
+import { tokenRequestEvent } from '../test/support/api-gateway-event';
+import { PROJECT_ROOT } from '../test/support/cdk-context';
+import { LambdaInvokeStandIn } from '../test/support/lambda-invoke-stand-in';
+import { MOTO_CREDENTIALS, MOTO_REGION } from '../test/support/moto';
+import { MotoBroker, makeCredentials } from '../test/support/moto-broker';
+import { RecordingAwsProxy } from '../test/support/recording-aws-proxy';
+import { ServeTokenBroker } from '../test/support/serve-token-world';
+import { FakeTokenServer } from '../test/support/token-server';
+import { WarmLambda } from '../test/support/warm-lambda';
+import type { BenchEnv } from './support/bench-env';
+import type { ReportSection } from './support/report';
+
+export interface LoadShape {
+  readonly instances: number;
+  readonly concurrencyPerInstance: number;
+  readonly durationSeconds: number;
+  /** Lifetime of the tokens the local token server issues. */
+  readonly tokenLifetimeSeconds: number;
+  /** How often the simulated EventBridge Scheduler → Step Functions refresh invokes mint-token. */
+  readonly refreshScheduleSeconds: number;
+}
+
+interface LoadResult {
+  readonly requests: number;
+  readonly failures: number;
+  readonly upstream: number;
+}
+
+const REFRESH_AT_FRACTION = 0.75;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every instance runs `concurrency` request loops back to back until the deadline. */
+async function drive(
+  instances: readonly WarmLambda[],
+  shape: LoadShape,
+): Promise<{ requests: number; failures: number }> {
+  const deadline = Date.now() + shape.durationSeconds * 1000;
+  let requests = 0;
+  let failures = 0;
+  const loop = async (instance: WarmLambda) => {
+    while (Date.now() < deadline) {
+      const result = await instance.invoke<{ statusCode: number }>(tokenRequestEvent());
+      requests += 1;
+      if (!result.ok || result.value.statusCode !== 200) failures += 1;
+    }
+  };
+  await Promise.all(
+    instances.flatMap((i) => Array.from({ length: shape.concurrencyPerInstance }, () => loop(i))),
+  );
+  return { requests, failures };
+}
+
+async function runBroker(env: BenchEnv, shape: LoadShape): Promise<LoadResult> {
+  const server = await FakeTokenServer.start(env.tls);
+  server.fallback = { kind: 'token', expiresIn: shape.tokenLifetimeSeconds };
+  const standIn = await LambdaInvokeStandIn.start();
+  const proxy = await RecordingAwsProxy.start(env.localAws.motoEndpoint);
+  const broker = await ServeTokenBroker.createFrom(
+    { bundles: env.bundles, localEnv: env.localAws },
+    {
+      tokenServer: server,
+      standIn,
+      proxy,
+      mintSettings: (s) => {
+        s.token = { ...s.token, refreshAtFraction: REFRESH_AT_FRACTION, minTtlSeconds: 2 };
+      },
+    },
+  );
+  try {
+    const instances = [];
+    for (let i = 0; i < shape.instances; i++) {
+      instances.push(
+        await broker.startServe({
+          settings: { defaultMinTtlSeconds: 2, l1MaxAgeSeconds: 5 },
+          accessKeyId: `INSTANCE${i}`,
+        }),
+      );
+    }
+    // The scheduled refresh: Scheduler → Step Functions → Lambda Invoke (retrying a throttle once).
+    const lambda = new LambdaClient({
+      endpoint: standIn.endpoint,
+      region: MOTO_REGION,
+      credentials: MOTO_CREDENTIALS,
+    });
+    let refreshing = true;
+    const refreshLoop = (async () => {
+      while (refreshing) {
+        const payload = Buffer.from(JSON.stringify({ action: 'refresh', requestedBy: 'schedule' }));
+        for (let attempt = 0; attempt < 2; attempt++) {
+          try {
+            await lambda.send(new InvokeCommand({ FunctionName: broker.mintFunctionName, Payload: payload }));
+            break;
+          } catch (error) {
+            if (!(error instanceof TooManyRequestsException)) throw error;
+            await sleep(200);
+          }
+        }
+        await sleep(shape.refreshScheduleSeconds * 1000);
+      }
+    })();
+    const counts = await drive(instances, shape);
+    refreshing = false;
+    await refreshLoop;
+    return { ...counts, upstream: server.requests.length };
+  } finally {
+    await broker.stop();
+    await standIn.stop();
+    await proxy.stop();
+    await server.stop();
+  }
+}
+
+async function runNaive(
+  env: BenchEnv,
+  shape: LoadShape,
+  mode: 'per-request' | 'instance-cache',
+): Promise<LoadResult> {
+  const bundle = path.join(env.outRoot, 'variants', 'naive', 'index.js');
+  await build({
+    entryPoints: [path.join(PROJECT_ROOT, 'bench', 'variants', 'naive-handlers.ts')],
+    outfile: bundle,
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    mainFields: ['module', 'main'],
+    logLevel: 'silent',
+  });
+  const server = await FakeTokenServer.start(env.tls);
+  server.fallback = { kind: 'token', expiresIn: shape.tokenLifetimeSeconds };
+  const fixture = await MotoBroker.createIn(env.localAws, makeCredentials());
+  const mint = env.bundles.MintToken;
+  if (!mint) throw new Error('MintToken bundle missing');
+  const fnEnv = fixture.functionEnv(mint.environment, (s) => {
+    s.upstream = { ...s.upstream, tokenUrl: server.url };
+    s.token = { ...s.token, refreshAtFraction: REFRESH_AT_FRACTION };
+  });
+  const instances: WarmLambda[] = [];
+  try {
+    for (let i = 0; i < shape.instances; i++) {
+      instances.push(await WarmLambda.start({ bundle, env: { ...fnEnv, NAIVE_MODE: mode } }));
+    }
+    const counts = await drive(instances, shape);
+    return { ...counts, upstream: server.requests.length };
+  } finally {
+    await Promise.all(instances.map((i) => i.stop()));
+    await server.stop();
+  }
+}
+
+/**
+ * Upstream token requests under load — the number that protects ThroughLine's daily quota.
+ * Several serve-token instances (separate processes, independent L1 caches) hammer GET /token for
+ * a fixed time while the scheduled refresh runs; baselines go through the same load driver.
+ */
+export async function benchUpstreamLoad(env: BenchEnv, shape: LoadShape): Promise<ReportSection> {
+  const ideal = Math.ceil(shape.durationSeconds / (shape.tokenLifetimeSeconds * REFRESH_AT_FRACTION));
+  const broker = await runBroker(env, shape);
+  const perInstance = await runNaive(env, shape, 'instance-cache');
+  const perRequest = await runNaive(env, shape, 'per-request');
+  const row = (name: string, r: LoadResult | undefined, expected: string) => [
+    name,
+    r ? String(r.requests) : '—',
+    r ? String(r.failures) : '—',
+    r ? String(r.upstream) : String(ideal),
+    expected,
+    r ? (r.upstream / ideal).toFixed(1) : '1.0',
+  ];
+  const perDay = (upstream: number) => Math.round((upstream / shape.durationSeconds) * 86_400);
+  return {
+    title: 'Upstream token requests under load',
+    method: `${shape.instances} serve-token instances (separate processes, each with its own L1) × ${shape.concurrencyPerInstance} concurrent request loops for ${shape.durationSeconds} s; tokens live ${shape.tokenLifetimeSeconds} s and are refreshed at ${REFRESH_AT_FRACTION * 100} %; the scheduled refresh runs every ${shape.refreshScheduleSeconds} s. Upstream = requests the local HTTPS token server received. Ideal = ceil(duration / refresh interval).`,
+    columns: ['variant', 'requests served', 'failed', 'upstream requests', 'goal', '× ideal'],
+    rows: [
+      row('ideal', undefined, '—'),
+      row(
+        'this broker (L1 + shared encrypted L2 + serialised mint + scheduled refresh)',
+        broker,
+        `≤ ${ideal + 1}`,
+      ),
+      row('baseline: per-instance in-memory cache, no shared cache', perInstance, '—'),
+      row('baseline: mint per request', perRequest, '—'),
+    ],
+    notes: [
+      `Broker: ${broker.upstream <= ideal + 1 ? 'meets' : 'MISSES'} the goal (≤ ideal + 1).`,
+      `Extrapolated to a day at this token lifetime: broker ≈ ${perDay(broker.upstream)}, per-instance cache ≈ ${perDay(perInstance.upstream)}, per request ≈ ${perDay(perRequest.upstream)} upstream calls (ThroughLine allows about 1,000 per day; real lifetimes are longer, so the broker's real figure is far lower).`,
+    ],
+  };
+}

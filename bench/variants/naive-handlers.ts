@@ -1,0 +1,48 @@
+// Benchmark-only baselines, bundled and run through the same harness as serve-token:
+//  - mint per request: every request asks ThroughLine for a new token;
+//  - per-instance cache: each instance keeps its own token until its refresh point, no shared cache.
+// Both read the real credentials secret and use the broker's real OAuth client.
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CredentialStore } from '../../lambda/core/credential-store';
+import { requestClientCredentialsToken } from '../../lambda/core/oauth-client';
+import { EnvVar, parseSettings, requireEnv } from '../../lambda/core/settings';
+import { refreshAtFor } from '../../lambda/core/token-record';
+import { validateTokenResponse } from '../../lambda/core/token-response';
+
+const settings = parseSettings(requireEnv(process.env, EnvVar.Settings));
+const credentials = new CredentialStore(
+  new SecretsManagerClient({}),
+  requireEnv(process.env, EnvVar.CredentialsSecretArn),
+);
+const perInstanceCache = process.env.NAIVE_MODE === 'instance-cache';
+let cached: { accessToken: string; refreshAt: number; expiresAt: number } | undefined;
+
+async function mint() {
+  const creds = await credentials.read();
+  const mintedAt = Math.floor(Date.now() / 1000);
+  const body = await requestClientCredentialsToken(
+    creds,
+    settings.upstream,
+    settings.upstream.requestTimeoutMs,
+  );
+  const token = validateTokenResponse(body, settings.token);
+  return {
+    accessToken: token.accessToken,
+    expiresAt: mintedAt + token.lifetimeSeconds,
+    refreshAt: refreshAtFor(mintedAt, token.lifetimeSeconds, settings.token.refreshAtFraction),
+  };
+}
+
+export async function handler() {
+  const now = Math.floor(Date.now() / 1000);
+  if (!perInstanceCache || !cached || now >= cached.refreshAt) cached = await mint();
+  return {
+    statusCode: 200,
+    headers: { 'Cache-Control': 'no-store' },
+    body: JSON.stringify({
+      access_token: cached.accessToken,
+      token_type: 'Bearer',
+      expires_in: cached.expiresAt - now,
+    }),
+  };
+}
