@@ -9,6 +9,8 @@ export const StackOutput = {
   MintTokenFunctionName: 'MintTokenFunctionName',
   BrokerKeyArn: 'BrokerKeyArn',
   OnCallTopicArn: 'OnCallTopicArn',
+  RefreshStateMachineArn: 'RefreshStateMachineArn',
+  RotateFunctionName: 'RotateFunctionName',
 } as const;
 
 export type StackOutputKey = (typeof StackOutput)[keyof typeof StackOutput];

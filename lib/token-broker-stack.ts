@@ -1,10 +1,11 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config/schema';
 import { BrokerKey } from './constructs/broker-key';
 import { CredentialStore } from './constructs/credential-store';
 import { MintTokenFunction } from './constructs/mint-token-function';
 import { OnCallTopic } from './constructs/on-call-topic';
+import { RefreshWorkflow } from './constructs/refresh-workflow';
 import { TokenCacheTable } from './constructs/token-cache-table';
 import { StackOutput } from './stack-output-names';
 
@@ -23,6 +24,7 @@ export class TokenBrokerStack extends Stack {
   readonly tokenCache: TokenCacheTable;
   readonly mintToken: MintTokenFunction;
   readonly onCall: OnCallTopic;
+  readonly refreshWorkflow: RefreshWorkflow;
 
   constructor(scope: Construct, id: string, props: TokenBrokerStackProps) {
     super(scope, id, props);
@@ -45,6 +47,16 @@ export class TokenBrokerStack extends Stack {
       serviceName: this.stackName,
     });
 
+    this.refreshWorkflow = new RefreshWorkflow(this, 'RefreshWorkflow', {
+      refresh: config.refresh,
+      mintToken: this.mintToken.handler.function,
+      mintTokenTimeout: this.mintToken.handler.function.timeout ?? Duration.minutes(1),
+      onCallTopic: this.onCall.topic,
+      key,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+    });
+
     new CfnOutput(this, StackOutput.Stage, { value: props.stageName, description: 'Broker stage' });
     new CfnOutput(this, StackOutput.CredentialsSecretArn, {
       value: this.credentialStore.secret.secretArn,
@@ -57,6 +69,10 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, StackOutput.MintTokenFunctionName, {
       value: this.mintToken.handler.function.functionName,
       description: 'Operators: invoke with {"action":"ensure","force":true} to mint now',
+    });
+    new CfnOutput(this, StackOutput.RefreshStateMachineArn, {
+      value: this.refreshWorkflow.stateMachine.stateMachineArn,
+      description: 'Scheduled token refresh workflow (Step Functions)',
     });
     new CfnOutput(this, 'BrokerKeyArn', {
       value: key.keyArn,

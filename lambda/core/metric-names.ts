@@ -23,9 +23,18 @@ export const MetricName = {
   DefaultLifetimeUsed: 'DefaultLifetimeUsed',
   /** Seconds until the cached token expires, as seen by a mint or refresh. */
   CachedTokenSecondsToExpiry: 'CachedTokenSecondsToExpiry',
+  /** Days since the AWSCURRENT credentials version was created (put in or rotated), as seen by a mint or refresh. */
+  CredentialAgeDays: 'CredentialAgeDays',
+  /** A credential rotation promoted new credentials to AWSCURRENT. */
+  CredentialsRotated: 'CredentialsRotated',
+  /** A rotation step failed; dimension `Step` holds the step (createSecret, setSecret, testSecret, finishSecret). */
+  RotationStepFailed: 'RotationStepFailed',
 } as const;
 
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
 /** Dimension carrying a bounded FailureReason on MintFailed. */
 export const REASON_DIMENSION = 'Reason';
+
+/** Dimension carrying the rotation step on RotationStepFailed (four values). */
+export const STEP_DIMENSION = 'Step';
