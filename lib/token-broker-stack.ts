@@ -2,6 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config/schema';
 import { BrokerKey } from './constructs/broker-key';
+import { CredentialRotation } from './constructs/credential-rotation';
 import { CredentialStore } from './constructs/credential-store';
 import { MintTokenFunction } from './constructs/mint-token-function';
 import { OnCallTopic } from './constructs/on-call-topic';
@@ -25,6 +26,7 @@ export class TokenBrokerStack extends Stack {
   readonly mintToken: MintTokenFunction;
   readonly onCall: OnCallTopic;
   readonly refreshWorkflow: RefreshWorkflow;
+  readonly credentialRotation: CredentialRotation;
 
   constructor(scope: Construct, id: string, props: TokenBrokerStackProps) {
     super(scope, id, props);
@@ -57,6 +59,16 @@ export class TokenBrokerStack extends Stack {
       removalPolicy,
     });
 
+    this.credentialRotation = new CredentialRotation(this, 'RotateCredentials', {
+      config,
+      key,
+      credentialStore: this.credentialStore,
+      mintToken: this.mintToken.handler.function,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+      serviceName: this.stackName,
+    });
+
     new CfnOutput(this, StackOutput.Stage, { value: props.stageName, description: 'Broker stage' });
     new CfnOutput(this, StackOutput.CredentialsSecretArn, {
       value: this.credentialStore.secret.secretArn,
@@ -73,6 +85,10 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, StackOutput.RefreshStateMachineArn, {
       value: this.refreshWorkflow.stateMachine.stateMachineArn,
       description: 'Scheduled token refresh workflow (Step Functions)',
+    });
+    new CfnOutput(this, StackOutput.RotateFunctionName, {
+      value: this.credentialRotation.handler.function.functionName,
+      description: 'Rotation function of the credentials secret (started by `credentials rotate`)',
     });
     new CfnOutput(this, 'BrokerKeyArn', {
       value: key.keyArn,
