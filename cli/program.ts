@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { registerCredentialsCommands } from './commands/credentials';
+import { registerTokenOpsCommands } from './commands/token-ops';
 import type { CliIo } from './io';
 import type { StackLocator } from './stack-outputs';
 
@@ -24,9 +26,11 @@ export function buildProgram(io: CliIo): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
-  program.command('token').description('Get, refresh and flush access tokens');
-  program
+  const token = program.command('token').description('Get, refresh and flush access tokens');
+  registerTokenOpsCommands(token, io);
+  const credentials = program
     .command('credentials')
     .description('Set, rotate, roll back and inspect the ThroughLine client credentials');
+  registerCredentialsCommands(credentials, io);
   return program;
 }
