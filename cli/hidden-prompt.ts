@@ -1,6 +1,10 @@
 /** A terminal for prompting: what process.stdin and process.stderr are when they are TTYs. */
 export interface PromptTerminal {
-  readonly input: NodeJS.ReadableStream & { setRawMode?: (mode: boolean) => unknown; isTTY?: boolean };
+  readonly input: NodeJS.ReadableStream & {
+    setRawMode?: (mode: boolean) => unknown;
+    isTTY?: boolean;
+    unshift(chunk: Buffer): void;
+  };
   readonly output: NodeJS.WritableStream;
 }
 
@@ -32,8 +36,18 @@ export function promptLine(terminal: PromptTerminal, question: string, echo: boo
       else resolve(line);
     };
     const onData = (chunk: Buffer | string) => {
-      for (const char of chunk.toString()) {
-        if (char === '\r' || char === '\n') return finish();
+      const chars = [...chunk.toString()];
+      for (const [i, char] of chars.entries()) {
+        if (char === '\r' || char === '\n') {
+          // Pasted text may hold the next answer too: leave it for the next prompt.
+          const rest = chars
+            .slice(i + 1)
+            .join('')
+            .replace(/^\n/, '');
+          finish();
+          if (rest.length > 0) input.unshift(Buffer.from(rest));
+          return;
+        }
         if (char === '\u0003' || (char === '\u0004' && line.length === 0)) {
           return finish(new PromptCancelledError('Cancelled: nothing was changed'));
         }
