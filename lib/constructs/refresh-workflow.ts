@@ -60,6 +60,8 @@ export class RefreshWorkflow extends Construct {
   /** Schedule events that could not start an execution after the scheduler's retries. */
   readonly deadLetterQueue: sqs.Queue;
   readonly logGroup: logs.LogGroup;
+  /** The schedule's own role: start this state machine, dead-letter into this queue, nothing else. */
+  readonly scheduleRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: RefreshWorkflowProps) {
     super(scope, id);
@@ -176,12 +178,12 @@ export class RefreshWorkflow extends Construct {
     );
 
     // The scheduler's role can start this state machine and dead-letter into this queue; nothing else.
-    const scheduleRole = new iam.Role(this, 'ScheduleRole', {
+    const scheduleRole = (this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
       description: 'EventBridge Scheduler: start the token refresh state machine',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }),
-    });
+    }));
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: `Refresh the cached ThroughLine token (every ${refresh.scheduleRateMinutes} min)`,
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(refresh.scheduleRateMinutes)),
