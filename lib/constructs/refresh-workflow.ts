@@ -71,7 +71,9 @@ export class RefreshWorkflow extends Construct {
       comment: 'mint-token in refresh mode: mints only when the cached token is past its refresh point',
       lambdaFunction: props.mintToken,
       payload: sfn.TaskInput.fromObject({ ...REFRESH_PAYLOAD }),
-      payloadResponseOnly: true,
+      // The optimized integration (arn:aws:states:::lambda:invoke): Lambda service failures surface as
+      // Lambda.<Code> errors the retrier names, mint-token's own failures as their error class.
+      outputPath: '$.Payload',
       // The retry below replaces the default one, so the policy is ours (jitter, no retry of rejections).
       retryOnServiceExceptions: false,
       taskTimeout: sfn.Timeout.duration(props.mintTokenTimeout.plus(Duration.seconds(10))),

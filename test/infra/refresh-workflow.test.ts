@@ -120,8 +120,9 @@ describe('refresh workflow — state machine', () => {
   it('starts by invoking mint-token in refresh mode', () => {
     const first = states[startAt];
     expect(first?.Type).toBe('Task');
-    expect(first?.Resource).toBe(mintArn());
-    expect(first?.Parameters).toEqual(REFRESH_PAYLOAD);
+    expect(first?.Resource).toBe('arn:<Ref:AWS::Partition>:states:::lambda:invoke');
+    expect(first?.Parameters).toEqual({ FunctionName: mintArn(), Payload: REFRESH_PAYLOAD });
+    expect((first as State & { OutputPath: string }).OutputPath).toBe('$.Payload');
     expect(first?.Next && states[first.Next]?.Type).toBe('Succeed');
   });
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type InvokeOutcome, invokeBundled } from './invoke-bundled';
@@ -30,10 +31,13 @@ export class LambdaInvokeServer {
   readonly invocations: RecordedInvocation[] = [];
   private readonly functions = new Map<string, LocalFunction>();
   private readonly running = new Set<string>();
+  private throttles = 0;
   private readonly server: Server;
 
   private constructor() {
     this.server = createServer((req, res) => {
+      // Lambda answers every request with a request id; SDKs (botocore among them) read it from errors too.
+      res.setHeader('x-amzn-requestid', randomUUID());
       this.handle(req, res).catch((error: Error) => {
         res.writeHead(500, { 'content-type': 'application/json', 'x-amzn-errortype': 'ServiceException' });
         res.end(JSON.stringify({ Type: 'Service', message: error.message }));
@@ -62,9 +66,15 @@ export class LambdaInvokeServer {
     );
   }
 
+  /** Answers the next `count` invocations with Lambda's throttle, as if another caller held the concurrency. */
+  throttleNext(count: number): void {
+    this.throttles = count;
+  }
+
   reset(): void {
     this.invocations.length = 0;
     this.functions.clear();
+    this.throttles = 0;
   }
 
   async stop(): Promise<void> {
@@ -75,7 +85,9 @@ export class LambdaInvokeServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const match = INVOKE_PATH.exec(new URL(req.url ?? '/', 'http://local').pathname);
-    const name = match ? decodeURIComponent(match[1] as string) : undefined;
+    // FunctionName may be a name or an ARN (Step Functions passes the ARN).
+    const requested = match ? decodeURIComponent(match[1] as string) : undefined;
+    const name = requested?.replace(/^arn:[^:]+:lambda:[^:]*:\d*:function:([^:]+)(:.*)?$/, '$1');
     const fn = name ? this.functions.get(name) : undefined;
     if (req.method !== 'POST' || !name || !fn) {
       res.writeHead(404, {
@@ -86,7 +98,8 @@ export class LambdaInvokeServer {
       return;
     }
     const payload = body.length > 0 ? JSON.parse(body) : undefined;
-    if (this.running.has(name)) {
+    if (this.running.has(name) || this.throttles > 0) {
+      this.throttles = Math.max(0, this.throttles - 1);
       this.invocations.push({ functionName: name, payload, outcome: undefined, throttled: true });
       res.writeHead(429, {
         'content-type': 'application/json',

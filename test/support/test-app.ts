@@ -50,3 +50,15 @@ export function definitionOf(definitionString: unknown): Record<string, unknown>
 export function idOf(stack: TokenBrokerStack, construct: IConstruct): string {
   return stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnElement);
 }
+
+/** A Step Functions DefinitionString with its references resolved by `resolve`, ready to deploy elsewhere. */
+export function renderDefinition(definitionString: unknown, resolve: (reference: string) => string): string {
+  const join = (definitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return join[1]
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const p = part as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+      return resolve(p.Ref ?? `${p['Fn::GetAtt']?.[0]}.${p['Fn::GetAtt']?.[1]}`);
+    })
+    .join('');
+}
