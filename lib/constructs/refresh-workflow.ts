@@ -180,18 +180,18 @@ export class RefreshWorkflow extends Construct {
     );
 
     // The scheduler's role can start this state machine and dead-letter into this queue; nothing else.
-    const scheduleRole = (this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
+    this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
       description: 'EventBridge Scheduler: start the token refresh state machine',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }),
-    }));
+    });
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: `Refresh the cached ThroughLine token (every ${refresh.scheduleRateMinutes} min)`,
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(refresh.scheduleRateMinutes)),
       timeWindow: scheduler.TimeWindow.off(),
       target: new targets.StepFunctionsStartExecution(this.stateMachine, {
-        role: scheduleRole,
+        role: this.scheduleRole,
         input: scheduler.ScheduleTargetInput.fromObject({ requestedBy: 'schedule' }),
         deadLetterQueue: this.deadLetterQueue,
         retryAttempts: 3,

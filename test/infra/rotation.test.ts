@@ -62,9 +62,10 @@ describe('credential rotation — wiring to the secret', () => {
 
   it("adds the rotate role to the secret's deny-read exceptions (with mint-token's, and no other)", () => {
     const [policy] = Object.values(template.findResources('AWS::SecretsManager::ResourcePolicy'));
-    const deny = (policy?.Properties.ResourcePolicy.Statement as Record<string, unknown>[]).find(
-      (s) => s.Effect === 'Deny',
-    ) as { Condition: { ArnNotEquals: { 'aws:PrincipalArn': unknown[] } } };
+    const statements = (policy?.Properties.ResourcePolicy.Statement ?? []) as Record<string, unknown>[];
+    const deny = statements.find((s) => s.Effect === 'Deny') as {
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': unknown[] } };
+    };
     expect(deny.Condition.ArnNotEquals['aws:PrincipalArn']).toEqual([
       { 'Fn::GetAtt': [idOf(stack, stack.mintToken.handler.role), 'Arn'] },
       { 'Fn::GetAtt': [rotateRoleId(), 'Arn'] },
