@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { CredentialAdmin } from '../../cli/operations/credential-admin';
 import { TokenAdmin } from '../../cli/operations/token-admin';
@@ -259,6 +259,26 @@ describe('rotate-credentials (bundled) — configuration test on a new stack', (
     expect(results(outcome)).toEqual(['ok']);
     expect(server.requests).toHaveLength(0);
     expectNoLeaks([outcome], ['PlaceholderNonce9']);
+  });
+
+  it('testSecret with an unusable staged value passes only as a configuration test, never after createSecret', async () => {
+    const fixture = await brokerWith(makeCredentials());
+    const token = await fixture.stage('{}');
+
+    // testSecret alone (Secrets Manager's configuration test): nothing usable to mint with, passes.
+    const configurationTest = await fixture.steps(token, ['testSecret']);
+    // The same version once createSecret of this rotation is recorded as done: an error, never waved through.
+    await fixture.broker.secrets.send(
+      new TagResourceCommand({
+        SecretId: fixture.secretArn,
+        Tags: [{ Key: ROTATION_PROGRESS_TAG, Value: `token=${token} step=createSecret status=done at=x` }],
+      }),
+    );
+    const inRotation = await fixture.steps(token, ['testSecret']);
+
+    expect(results(configurationTest)).toEqual(['ok']);
+    expect(results(inRotation)).toEqual(['StagedCredentialsInvalidError']);
+    expect(server.requests).toHaveLength(0);
   });
 
   it('createSecret rejects the placeholder as a rotation target', async () => {

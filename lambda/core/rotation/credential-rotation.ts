@@ -17,8 +17,8 @@ import {
   StagedCredentialsUnchangedError,
   WrongSecretError,
 } from './rotation-errors';
-import type { RotationEvent, RotationStep } from './rotation-event';
-import { recordProgress } from './rotation-progress';
+import { ROTATION_STEPS, type RotationEvent, type RotationStep } from './rotation-event';
+import { parseProgress, ROTATION_PROGRESS_TAG, recordProgress } from './rotation-progress';
 import { type SecretDescription, SecretVersions, Stage } from './secret-versions';
 
 /** Asks mint-token to bring the cache up to date; returns the cached token's metadata. */
@@ -140,7 +140,11 @@ export class CredentialRotation {
   }
 
   /** Mints a real token with the staged credentials; the token is dropped and the cache untouched. */
-  private async testSecret(token: string, { stages }: SecretDescription, deadlineMs: number): Promise<void> {
+  private async testSecret(
+    token: string,
+    { stages, tags }: SecretDescription,
+    deadlineMs: number,
+  ): Promise<void> {
     const { logger } = this.deps;
     if (stages.has(token, Stage.Current)) {
       logger.info('This version is already AWSCURRENT: nothing left to test');
@@ -151,11 +155,19 @@ export class CredentialRotation {
     try {
       staged = await this.store.read({ versionId: token });
     } catch (error) {
-      // Secrets Manager tests the configuration when a rotation schedule is created without rotating
-      // (RotateImmediately=false): it stages a copy of the current value, which on a new stack is the
-      // deploy-time placeholder. There is nothing to mint with yet, and failing would fail the deploy.
-      if (error instanceof CredentialsNotSetError) {
-        logger.warn('Configuration test with the deploy-time placeholder: no credentials to test yet');
+      // Secrets Manager tests the configuration when the rotation schedule is created without rotating
+      // (RotateImmediately=false): it runs testSecret alone on a temporary AWSPENDING version — on a
+      // new stack a copy of the deploy-time placeholder. There is nothing to mint with yet, and failing
+      // would fail the deploy. A real rotation ran createSecret for this token first, which rejects
+      // unusable values and records its progress, so it never takes this path.
+      const configurationTest = !this.stepRecorded(tags, token, 'createSecret');
+      if (
+        configurationTest &&
+        (error instanceof CredentialsNotSetError || error instanceof CredentialsMalformedError)
+      ) {
+        logger.warn('Configuration test without usable credentials staged: nothing to mint with yet', {
+          error: errorFields(error),
+        });
         return;
       }
       throw this.asInvalid(token, error);
@@ -211,6 +223,16 @@ export class CredentialRotation {
       );
     }
     logger.info('Token cache refreshed with the new credentials', { token: cached });
+  }
+
+  /** Whether this function recorded `step` of rotation `token` as done (see rotation-progress.ts). */
+  private stepRecorded(tags: Readonly<Record<string, string>>, token: string, step: RotationStep): boolean {
+    const progress = parseProgress(tags[ROTATION_PROGRESS_TAG]);
+    if (!progress || progress.token !== token) return false;
+    const order = ROTATION_STEPS.indexOf(progress.step);
+    return progress.status === 'done'
+      ? order >= ROTATION_STEPS.indexOf(step)
+      : order > ROTATION_STEPS.indexOf(step);
   }
 
   private requirePending(token: string, isPending: boolean, step: RotationStep): void {
