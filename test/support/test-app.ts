@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -25,7 +25,10 @@ export function synthBroker(stageOverride?: Record<string, unknown>): {
   const app = new App({ context, outdir });
   const { stack } = buildApp(app);
   app.synth();
-  return { app, stack, template: Template.fromStack(stack) };
+  const template = Template.fromStack(stack);
+  // The template is in memory now; the bundled assets on disk are not needed.
+  rmSync(outdir, { recursive: true, force: true });
+  return { app, stack, template };
 }
 
 /**
