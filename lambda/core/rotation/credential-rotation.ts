@@ -1,7 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CredentialStore, type StoredCredentials } from '../credential-store';
+import {
+  GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
+  ResourceNotFoundException,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { CredentialStore, parseCredentials, type StoredCredentials } from '../credential-store';
 import { BrokerError, CredentialsMalformedError, CredentialsNotSetError } from '../errors';
 import { MetricName, STEP_DIMENSION } from '../metric-names';
 import type { MintTokenRequest } from '../mint-token-request';
@@ -114,7 +119,7 @@ export class CredentialRotation {
       return;
     }
     this.requirePending(token, stages.has(token, Stage.Pending), 'createSecret');
-    const staged = await this.readStaged(token);
+    const staged = await this.readStaged(token, 'createSecret');
     const current = await this.store.read({ stage: Stage.Current }).catch((error: unknown) => {
       // The deploy-time placeholder or a broken value: any valid staged pair is an improvement.
       if (error instanceof CredentialsNotSetError || error instanceof CredentialsMalformedError)
@@ -153,7 +158,7 @@ export class CredentialRotation {
     this.requirePending(token, stages.has(token, Stage.Pending), 'testSecret');
     let staged: StoredCredentials;
     try {
-      staged = await this.store.read({ versionId: token });
+      staged = await this.readStaged(token, 'testSecret');
     } catch (error) {
       // Secrets Manager tests the configuration when the rotation schedule is created without rotating
       // (RotateImmediately=false): it runs testSecret alone on a temporary AWSPENDING version — on a
@@ -163,14 +168,14 @@ export class CredentialRotation {
       const configurationTest = !this.stepRecorded(tags, token, 'createSecret');
       if (
         configurationTest &&
-        (error instanceof CredentialsNotSetError || error instanceof CredentialsMalformedError)
+        (error instanceof RotationNotStagedError || error instanceof StagedCredentialsInvalidError)
       ) {
         logger.warn('Configuration test without usable credentials staged: nothing to mint with yet', {
           error: errorFields(error),
         });
         return;
       }
-      throw this.asInvalid(token, error);
+      throw error;
     }
     try {
       const result = await checkCredentials(staged, this.deps.settings, deadlineMs, this.now);
@@ -236,28 +241,44 @@ export class CredentialRotation {
   }
 
   private requirePending(token: string, isPending: boolean, step: RotationStep): void {
-    if (isPending) return;
-    throw new RotationNotStagedError(
+    if (!isPending) throw this.notStaged(token, step);
+  }
+
+  private notStaged(token: string, step: RotationStep): RotationNotStagedError {
+    return new RotationNotStagedError(
       `${step}: no credentials are staged for this rotation (no AWSPENDING version with id ${token}). ` +
         `ThroughLine issues credentials only in its dashboard, so a rotation cannot create them: ${STAGE_HOW_TO}. ${CURRENT_UNCHANGED}`,
     );
   }
 
-  private async readStaged(token: string): Promise<StoredCredentials> {
+  /**
+   * Reads the staged version. A version with no value at all is what Secrets Manager leaves when a
+   * rotation is started without staging credentials first: that is "not staged", not "malformed".
+   */
+  private async readStaged(token: string, step: RotationStep): Promise<StoredCredentials> {
+    let result: GetSecretValueCommandOutput;
     try {
-      return await this.store.read({ versionId: token });
-    } catch (error) {
-      throw this.asInvalid(token, error);
-    }
-  }
-
-  private asInvalid(token: string, error: unknown): Error {
-    if (error instanceof CredentialsNotSetError || error instanceof CredentialsMalformedError) {
-      return new StagedCredentialsInvalidError(
-        `The credentials staged as version ${token} are unusable: ${error.message}. ${CURRENT_UNCHANGED}`,
+      result = await this.deps.secrets.send(
+        new GetSecretValueCommand({ SecretId: this.deps.secretArn, VersionId: token }),
       );
+    } catch (error) {
+      throw error instanceof ResourceNotFoundException ? this.notStaged(token, step) : error;
     }
-    return error as Error;
+    try {
+      return parseCredentials(result.SecretString, {
+        secretId: this.deps.secretArn,
+        which: `version ${token}`,
+        versionId: result.VersionId,
+        createdDate: result.CreatedDate,
+      });
+    } catch (error) {
+      if (error instanceof CredentialsNotSetError || error instanceof CredentialsMalformedError) {
+        throw new StagedCredentialsInvalidError(
+          `The credentials staged as version ${token} are unusable: ${error.message}. ${CURRENT_UNCHANGED}`,
+        );
+      }
+      throw error;
+    }
   }
 
   private async describeOwnSecret(secretId: string): Promise<SecretDescription> {
