@@ -2,10 +2,10 @@ import * as path from 'node:path';
 import { PROJECT_ROOT } from '../test/support/cdk-context';
 import { benchColdStart } from './cold-start';
 import { benchDevLoop } from './dev-loop';
-import { benchUpstreamLoad } from './upstream-load';
 import { startBenchEnv } from './support/bench-env';
 import { describeMachine } from './support/machine';
 import { printSection, type ReportSection, writeMarkdownReport } from './support/report';
+import { benchUpstreamLoad } from './upstream-load';
 
 /**
  * `npm run bench`: every benchmark, side by side with its baseline in the same run, printed as

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { registerCredentialsCommands } from './commands/credentials';
 import { registerTokenGetCommand } from './commands/token-get';
+import { registerTokenOpsCommands } from './commands/token-ops';
 import type { CliIo } from './io';
 import type { StackLocator } from './stack-outputs';
 
@@ -27,8 +29,10 @@ export function buildProgram(io: CliIo): Command {
 
   const token = program.command('token').description('Get, refresh and flush access tokens');
   registerTokenGetCommand(token, io);
-  program
+  registerTokenOpsCommands(token, io);
+  const credentials = program
     .command('credentials')
     .description('Set, rotate, roll back and inspect the ThroughLine client credentials');
+  registerCredentialsCommands(credentials, io);
   return program;
 }

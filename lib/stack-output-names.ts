@@ -18,6 +18,8 @@ export const StackOutput = {
   ApiAccessLogGroupName: 'TokenApiAccessLogGroupName',
   ServeTokenFunctionName: 'ServeTokenFunctionName',
   ServeTokenFunctionArn: 'ServeTokenFunctionArn',
+  RefreshStateMachineArn: 'RefreshStateMachineArn',
+  RotateFunctionName: 'RotateFunctionName',
 } as const;
 
 export type StackOutputKey = (typeof StackOutput)[keyof typeof StackOutput];

@@ -1,11 +1,13 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config/schema';
 import { BrokerKey } from './constructs/broker-key';
+import { CredentialRotation } from './constructs/credential-rotation';
 import { CredentialStore } from './constructs/credential-store';
 import { MintTokenFunction } from './constructs/mint-token-function';
 import { BrokerMonitoring } from './constructs/monitoring/broker-monitoring';
 import { OnCallTopic } from './constructs/on-call-topic';
+import { RefreshWorkflow } from './constructs/refresh-workflow';
 import { ServeTokenFunction } from './constructs/serve-token-function';
 import { TokenApi } from './constructs/token-api';
 import { TokenCacheTable } from './constructs/token-cache-table';
@@ -29,6 +31,8 @@ export class TokenBrokerStack extends Stack {
   readonly monitoring: BrokerMonitoring;
   readonly serveToken: ServeTokenFunction;
   readonly tokenApi: TokenApi;
+  readonly refreshWorkflow: RefreshWorkflow;
+  readonly credentialRotation: CredentialRotation;
 
   constructor(scope: Construct, id: string, props: TokenBrokerStackProps) {
     super(scope, id, props);
@@ -71,16 +75,44 @@ export class TokenBrokerStack extends Stack {
       logRetention: config.logRetentionDays,
       removalPolicy,
     });
+    this.refreshWorkflow = new RefreshWorkflow(this, 'RefreshWorkflow', {
+      refresh: config.refresh,
+      mintToken: this.mintToken.handler.function,
+      mintTokenTimeout: this.mintToken.handler.function.timeout ?? Duration.minutes(1),
+      onCallTopic: this.onCall.topic,
+      key,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+    });
+
+    this.credentialRotation = new CredentialRotation(this, 'RotateCredentials', {
+      config,
+      key,
+      credentialStore: this.credentialStore,
+      mintToken: this.mintToken.handler.function,
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+      serviceName: this.stackName,
+    });
+
     this.monitoring = new BrokerMonitoring(this, 'Monitoring', {
       config: config.monitoring,
       serviceName: this.stackName,
       onCall: this.onCall,
       credentialStore: this.credentialStore,
-      functions: { MintToken: this.mintToken.handler, ServeToken: this.serveToken.handler },
+      functions: {
+        MintToken: this.mintToken.handler,
+        ServeToken: this.serveToken.handler,
+        RotateCredentials: this.credentialRotation.handler,
+      },
       api: {
         restApi: this.tokenApi.api,
         stageName: this.tokenApi.api.deploymentStage.stageName,
         accessLogGroup: this.tokenApi.accessLogGroup,
+      },
+      refreshWorkflow: {
+        stateMachine: this.refreshWorkflow.stateMachine,
+        scheduleInterval: Duration.minutes(config.refresh.scheduleRateMinutes),
       },
     });
     this.addTokenApiOutputs();
@@ -106,7 +138,15 @@ export class TokenBrokerStack extends Stack {
       value: this.monitoring.dashboard.dashboardName,
       description: 'CloudWatch dashboard of this broker',
     });
-    new CfnOutput(this, 'BrokerKeyArn', {
+    new CfnOutput(this, StackOutput.RefreshStateMachineArn, {
+      value: this.refreshWorkflow.stateMachine.stateMachineArn,
+      description: 'Scheduled token refresh workflow (Step Functions)',
+    });
+    new CfnOutput(this, StackOutput.RotateFunctionName, {
+      value: this.credentialRotation.handler.function.functionName,
+      description: 'Rotation function of the credentials secret (started by `credentials rotate`)',
+    });
+    new CfnOutput(this, StackOutput.BrokerKeyArn, {
       value: key.keyArn,
       description: 'KMS key of the secret, cache, tokens and logs',
     });

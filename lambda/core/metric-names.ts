@@ -26,11 +26,12 @@ export const MetricName = {
   DefaultLifetimeUsed: 'DefaultLifetimeUsed',
   /** Seconds until the cached token expires, as seen by a mint or refresh. */
   CachedTokenSecondsToExpiry: 'CachedTokenSecondsToExpiry',
-  /**
-   * Days since the current credentials version was created in Secrets Manager. Emitted by the
-   * scheduled refresh step (rotation/refresh workflow); read by the credential-age alarm.
-   */
+  /** Days since the AWSCURRENT credentials version was created (put in or rotated), as seen by a mint or refresh. */
   CredentialAgeDays: 'CredentialAgeDays',
+  /** A credential rotation promoted new credentials to AWSCURRENT. */
+  CredentialsRotated: 'CredentialsRotated',
+  /** A rotation step failed; dimension `Step` holds the step (createSecret, setSecret, testSecret, finishSecret). */
+  RotationStepFailed: 'RotationStepFailed',
 
   // serve-token (consumer API and direct invocations)
   /** One token request to serve-token, whatever its outcome. */
@@ -64,3 +65,6 @@ export const REASON_DIMENSION = 'Reason';
  * never share a metric.
  */
 export const SERVICE_DIMENSION = 'service';
+
+/** Dimension carrying the rotation step on RotationStepFailed (four values). */
+export const STEP_DIMENSION = 'Step';

@@ -3,8 +3,11 @@
  * refresh workflow (refresh), operators (ensure with force, flush).
  */
 export interface MintTokenRequest {
-  /** ensure (default) and refresh: make the cache hold a fresh token. flush: delete the cached token. */
-  readonly action: 'ensure' | 'refresh' | 'flush';
+  /**
+   * ensure (default) and refresh: make the cache hold a fresh token. flush: delete the cached token.
+   * describe: return the cached token's metadata (never the token) without minting — for operators.
+   */
+  readonly action: 'ensure' | 'refresh' | 'flush' | 'describe';
   readonly force?: boolean;
   readonly minTtlSeconds?: number;
   /** Free-text caller label for the audit log (e.g. "serve-token", "schedule", an operator's name). */
@@ -15,7 +18,7 @@ export class MintTokenRequestError extends Error {
   override readonly name = 'MintTokenRequestError';
 }
 
-const ACTIONS = new Set(['ensure', 'refresh', 'flush']);
+const ACTIONS = new Set(['ensure', 'refresh', 'flush', 'describe']);
 const KEYS = new Set(['action', 'force', 'minTtlSeconds', 'requestedBy']);
 
 export function parseMintTokenRequest(event: unknown): MintTokenRequest {
@@ -29,7 +32,7 @@ export function parseMintTokenRequest(event: unknown): MintTokenRequest {
   if (unknown.length > 0)
     problems.push(`unknown field(s) ${unknown.join(', ')}; allowed: ${[...KEYS].join(', ')}`);
   if (e.action !== undefined && !ACTIONS.has(e.action as string))
-    problems.push('"action" must be ensure, refresh or flush');
+    problems.push('"action" must be ensure, refresh, flush or describe');
   if (e.force !== undefined && typeof e.force !== 'boolean') problems.push('"force" must be true or false');
   if (
     e.minTtlSeconds !== undefined &&

@@ -35,6 +35,8 @@ export const EnvVar = {
   TokenTableName: 'TOKEN_TABLE_NAME',
   TokenKeyArn: 'TOKEN_KEY_ARN',
   Settings: 'BROKER_SETTINGS',
+  /** Name of the mint-token function, for functions that ask it to refresh the cache. */
+  MintTokenFunctionName: 'MINT_TOKEN_FUNCTION_NAME',
 } as const;
 
 export class SettingsError extends Error {

@@ -80,6 +80,13 @@ export class TokenMinter {
           Math.max(0, cached.expiresAt - nowSeconds),
         );
       }
+      if (credentials.createdDate) {
+        metrics.addMetric(
+          MetricName.CredentialAgeDays,
+          MetricUnit.Count,
+          credentialAgeDays(credentials.createdDate, this.now()),
+        );
+      }
       if (!decision.mint && cached) {
         metrics.addMetric(MetricName.MintSkippedFresh, MetricUnit.Count, 1);
         logger.info('Cached token is fresh; no upstream call', { token: cached });
@@ -168,6 +175,11 @@ export class TokenMinter {
     if (error instanceof InvalidClientError) metrics.addMetric(MetricName.InvalidClient, MetricUnit.Count, 1);
     logger.error('Token mint failed', { reason, error: errorFields(error) });
   }
+}
+
+/** Whole days since the credentials version was created: the figure a credential-age policy alarms on. */
+export function credentialAgeDays(createdDate: Date, nowMs: number): number {
+  return Math.max(0, Math.floor((nowMs - createdDate.getTime()) / 86_400_000));
 }
 
 /** What of an error is logged: class, message (secret-free by construction) and HTTP facts. No cause, no body. */

@@ -9,6 +9,7 @@ import { createLogger, createMetrics } from '../core/telemetry';
 import { TokenCache } from '../core/token-cache';
 import { TokenCipher } from '../core/token-cipher';
 import { type EnsureTokenResult, errorFields, TokenMinter } from '../core/token-minter';
+import type { TokenMetadata } from '../core/token-record';
 
 /**
  * mint-token: the only function (with rotate-credentials) that can read the client credentials.
@@ -36,7 +37,8 @@ const SAFETY_MARGIN_MS = 3_000;
 
 export type MintTokenResponse =
   | EnsureTokenResult
-  | { readonly outcome: 'flushed'; readonly removed: boolean };
+  | { readonly outcome: 'flushed'; readonly removed: boolean }
+  | { readonly outcome: 'described'; readonly cached: TokenMetadata | null };
 
 export async function handler(event: unknown, context: Context): Promise<MintTokenResponse> {
   logger.addContext(context);
@@ -47,6 +49,9 @@ export async function handler(event: unknown, context: Context): Promise<MintTok
       const removed = await cache.flush();
       logger.warn('Token cache flushed', { removed, requestedBy: request.requestedBy });
       return { outcome: 'flushed', removed };
+    }
+    if (request.action === 'describe') {
+      return { outcome: 'described', cached: (await cache.readMetadata()) ?? null };
     }
     return await minter.ensureToken({
       ...(request.force !== undefined ? { force: request.force } : {}),

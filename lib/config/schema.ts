@@ -264,6 +264,30 @@ export const apiSchema = z.strictObject({
   mintThrottleBackoffCapMs: millis(10, 10_000).default(1_000),
 });
 
+export const refreshSchema = z.strictObject({
+  /**
+   * Minutes between runs of the scheduled refresh workflow. Each run mints only when the cached
+   * token is past its refresh point, so a short rate costs Step Functions transitions, not
+   * ThroughLine quota. Must leave at least one run inside every refresh window (see superRefine).
+   */
+  scheduleRateMinutes: z
+    .number({ error: 'must be a number of minutes' })
+    .int({ error: 'must be a whole number of minutes' })
+    .min(1, { error: 'must be at least 1 minute (EventBridge Scheduler rate granularity)' })
+    .max(1_440, { error: 'must be at most 1440 minutes (one day)' })
+    .default(5),
+  /** Attempts of the refresh step on transient errors (Step Functions Retry), the first included. */
+  maxAttempts: z
+    .number()
+    .int()
+    .min(1, { error: 'must be at least 1 (the first attempt)' })
+    .max(10, { error: 'must be at most 10' })
+    .default(4),
+  /** First retry delay; it doubles per retry, capped by maxRetryDelaySeconds, with full jitter. */
+  retryIntervalSeconds: seconds(1, 300).default(5),
+  maxRetryDelaySeconds: seconds(1, 900).default(60),
+});
+
 export const stageSchema = z
   .strictObject({
     description: z.string().optional(),
@@ -296,9 +320,10 @@ export const stageSchema = z
     token: tokenSchema.default(tokenSchema.parse({})),
     monitoring: monitoringSchema.default(monitoringSchema.parse({})),
     api: apiSchema.default(apiSchema.parse({})),
+    refresh: refreshSchema.default(refreshSchema.parse({})),
   })
   .superRefine((stage, ctx) => {
-    const { token, upstream } = stage;
+    const { token, upstream, refresh } = stage;
     // Same arithmetic as the runtime's refreshAtFor(), so synth and runtime agree to the second.
     const headroom =
       token.defaultLifetimeSeconds - Math.floor(token.defaultLifetimeSeconds * token.refreshAtFraction);
@@ -343,6 +368,24 @@ export const stageSchema = z
         code: 'custom',
         path: ['upstream', 'backoffCapMs'],
         message: 'must be at least upstream.backoffBaseMs',
+      });
+    }
+    // A token stops being fresh at its refresh point and stops being servable minTtlSeconds before
+    // expiry; a scheduled run must fall between the two, or tokens expire unrefreshed between runs.
+    const refreshWindow = headroom - token.minTtlSeconds;
+    if (refresh.scheduleRateMinutes * 60 >= refreshWindow) {
+      const fitting = Math.floor((refreshWindow - 1) / 60);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['refresh', 'scheduleRateMinutes'],
+        message: `every ${refresh.scheduleRateMinutes} min (${refresh.scheduleRateMinutes * 60} s) is not more often than the ${Math.max(0, refreshWindow)} s between a token's refresh point and the moment it stops being servable (token.defaultLifetimeSeconds × (1 − token.refreshAtFraction) − token.minTtlSeconds), so a token could expire between two runs; ${fitting >= 1 ? `run at most every ${fitting} min` : 'lengthen the refresh window'} or lower token.refreshAtFraction`,
+      });
+    }
+    if (refresh.maxRetryDelaySeconds < refresh.retryIntervalSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['refresh', 'maxRetryDelaySeconds'],
+        message: 'must be at least refresh.retryIntervalSeconds',
       });
     }
     if (upstream.totalBudgetMs < upstream.requestTimeoutMs) {
@@ -417,3 +460,4 @@ export type TokenConfig = StageConfig['token'];
 export type MonitoringConfig = StageConfig['monitoring'];
 export type MonitoringThresholds = MonitoringConfig['thresholds'];
 export type ApiConfig = StageConfig['api'];
+export type RefreshConfig = StageConfig['refresh'];

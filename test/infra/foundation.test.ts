@@ -47,8 +47,9 @@ describe('credentials secret', () => {
     });
   });
 
-  it('denies reading its value to every principal except the mint role, and only reading', () => {
+  it('denies reading its value to every principal except the mint and rotate roles, and only reading', () => {
     const mintRole = logicalId('AWS::IAM::Role', 'MintTokenHandlerRole');
+    const rotateRole = logicalId('AWS::IAM::Role', 'RotateCredentialsHandlerRole');
     template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
       ResourcePolicy: {
         Statement: [
@@ -56,7 +57,14 @@ describe('credentials secret', () => {
             Effect: 'Deny',
             Principal: { AWS: '*' },
             Action: 'secretsmanager:GetSecretValue',
-            Condition: { ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': [mintRole, 'Arn'] }] } },
+            Condition: {
+              ArnNotEquals: {
+                'aws:PrincipalArn': [
+                  { 'Fn::GetAtt': [mintRole, 'Arn'] },
+                  { 'Fn::GetAtt': [rotateRole, 'Arn'] },
+                ],
+              },
+            },
           },
         ],
       },
@@ -147,13 +155,14 @@ describe('mint-token function', () => {
     });
   });
 
-  it('no function gets a credential or token through its environment, and only mint-token learns where the secret is', () => {
+  it('no function gets a credential or token through its environment; only mint and rotate learn where the secret is', () => {
     for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
       const text = JSON.stringify(variables);
       expect(text).not.toMatch(/client_secret"\s*:|client_id"\s*:|access_token|"password"/i);
-      if (!id.startsWith('MintToken'))
+      if (!id.startsWith('MintToken') && !id.startsWith('RotateCredentials')) {
         expect(Object.keys(variables)).not.toContain(EnvVar.CredentialsSecretArn);
+      }
     }
   });
 

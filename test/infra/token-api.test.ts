@@ -422,8 +422,11 @@ describe('serve-token function and role', () => {
   });
 
   it('API Gateway may invoke it for GET /token only', () => {
-    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter((p) =>
+      JSON.stringify(p.Properties.FunctionName).includes('ServeToken'),
+    );
     expect(permissions).toHaveLength(1);
+    expect(permissions[0]?.Properties.Principal).toBe('apigateway.amazonaws.com');
     expect(JSON.stringify(permissions[0]?.Properties.SourceArn)).toMatch(/"\/GET\/token"\]\]\}$/);
   });
 });

@@ -451,7 +451,7 @@ describe('mint-token (bundled) — credentials problems', () => {
 
     const result = only(outcome);
     expect(!result.ok && result.error.name).toBe('MintTokenRequestError');
-    expect(!result.ok && result.error.message).toMatch(/"action" must be ensure, refresh or flush/);
+    expect(!result.ok && result.error.message).toMatch(/"action" must be ensure, refresh, flush or describe/);
     expect(server.requests).toHaveLength(0);
   });
 });

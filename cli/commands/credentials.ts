@@ -1,0 +1,248 @@
+import { type Command, Option } from 'commander';
+import { MintTokenClient } from '../../lambda/core/mint-token-client';
+import type { ClientCredentials } from '../../lambda/core/oauth-client';
+import type { RotationStep } from '../../lambda/core/rotation/rotation-event';
+import { createAwsClients } from '../aws-clients';
+import { CredentialsInputError, parseCredentialsInput } from '../credentials-input';
+import { type PromptTerminal, promptCredentialsLines } from '../hidden-prompt';
+import type { CliIo } from '../io';
+import { loadBrokerTarget } from '../operations/broker-target';
+import { CredentialAdmin, type RotationOutcome } from '../operations/credential-admin';
+import { describeTime, TokenAdmin } from '../operations/token-admin';
+import { type GlobalOptions, globalOptions } from '../program';
+
+/** A credential was given on the command line. The message never repeats what was given. */
+export class CredentialsOnCommandLineError extends Error {
+  override readonly name = 'CredentialsOnCommandLineError';
+}
+
+export interface CredentialsCommandDeps {
+  /** The terminal to prompt on when standard input is one (default: process.stdin / process.stderr). */
+  readonly terminal?: PromptTerminal;
+}
+
+const STEP_DONE: Record<RotationStep, string> = {
+  createSecret: 'createSecret: the staged credentials are well-formed and differ from the current ones',
+  setSecret: 'setSecret: nothing to set at ThroughLine (its dashboard issued the credentials)',
+  testSecret: 'testSecret: ThroughLine issued a token for the new credentials (token discarded)',
+  finishSecret: 'finishSecret: the new credentials are AWSCURRENT and the token cache was refreshed',
+};
+
+/**
+ * `credentials set | rotate | rollback | status`. New credentials are read from standard input (JSON
+ * or two lines) or, on a terminal, from a prompt that does not echo the secret — never from argv or
+ * the environment, where they would end up in shell history, process listings and CI logs.
+ */
+export function registerCredentialsCommands(
+  credentials: Command,
+  io: CliIo,
+  deps: CredentialsCommandDeps = {},
+): void {
+  const readCredentials = async (): Promise<ClientCredentials> => {
+    const text = io.stdinIsTty
+      ? await promptCredentialsLines(deps.terminal ?? { input: process.stdin, output: process.stderr })
+      : await io.readStdin();
+    return parseCredentialsInput(text);
+  };
+
+  refusingArguments(
+    credentials
+      .command('set')
+      .description(
+        'Put the first ThroughLine credentials in (replacing the deploy-time placeholder) and mint a token with them',
+      )
+      .option('--replace', 'overwrite AWSCURRENT untested even though credentials were set before', false),
+  ).action(async (options: { replace: boolean }, command: Command) => {
+    refuseCommandLineCredentials(command);
+    const creds = await readCredentials();
+    const { admin, tokens } = await contextFor(globalOptions(command), io);
+    const versionId = await admin.setInitial(creds, options.replace);
+    io.out(`Stored the credentials as version ${versionId} (AWSCURRENT) of ${admin.secretArn}.`);
+    try {
+      const minted = await tokens.refresh(false);
+      io.out(
+        `ThroughLine issued a token with them: expires ${describeTime(minted.expiresAt)}, credentials version ${minted.credentialVersionId}.`,
+      );
+    } catch (error) {
+      throw new Error(
+        `The credentials are stored, but minting a token with them failed — ${(error as Error).message}. Fix them with \`credentials set --replace\` (or \`credentials rollback\`).`,
+      );
+    }
+  });
+
+  refusingArguments(
+    credentials
+      .command('rotate')
+      .description(
+        'Stage new credentials (from a new ThroughLine application), test them with a real token, promote them and refresh the cache',
+      )
+      .option(
+        '--compromised',
+        'breach response: after promoting, flush the cached token minted with the old credentials and mint a new one',
+        false,
+      )
+      .option('--timeout <seconds>', 'how long to wait for the rotation', parsePositiveInt, 300)
+      .addOption(new Option('--poll-interval-ms <ms>').argParser(parsePositiveInt).default(2000).hideHelp()),
+  ).action(
+    async (options: { compromised: boolean; timeout: number; pollIntervalMs: number }, command: Command) => {
+      refuseCommandLineCredentials(command);
+      const creds = await readCredentials();
+      const { admin, tokens } = await contextFor(globalOptions(command), io, options.pollIntervalMs);
+      const { token, releasedPending } = await admin.stage(creds);
+      if (releasedPending) {
+        io.out(
+          `Released AWSPENDING from version ${releasedPending}, left by an earlier rotation that did not finish.`,
+        );
+      }
+      io.out(`Staged the new credentials as version ${token} (AWSPENDING).`);
+      try {
+        await admin.startRotation(token);
+      } catch (error) {
+        throw new Error(
+          `Secrets Manager did not start the rotation (${(error as Error).name}: ${(error as Error).message}). AWSCURRENT is unchanged; version ${token} stays staged until the next \`credentials rotate\`.`,
+        );
+      }
+      io.out(`Rotation started; waiting up to ${options.timeout} s for the rotation function…`);
+      const outcome = await admin.waitForRotation(token, options.timeout * 1000, (progress) =>
+        io.out(`  ✓ ${STEP_DONE[progress.step]}`),
+      );
+      if (outcome.result !== 'succeeded') throw new Error(explainFailure(outcome));
+      io.out(
+        `Rotation complete: version ${token} is AWSCURRENT${outcome.previousVersionId ? `, version ${outcome.previousVersionId} is AWSPREVIOUS (\`credentials rollback\` restores it)` : ''}.`,
+      );
+      if (!options.compromised) return;
+
+      const removed = await tokens.flush();
+      io.out(removed ? 'Flushed the cached token.' : 'The token cache was already empty.');
+      const minted = await tokens.refresh(true);
+      io.out(
+        `Cached a new token minted with version ${minted.credentialVersionId}: expires ${describeTime(minted.expiresAt)}.`,
+      );
+      io.out(
+        'Next (docs/runbooks/credentials-compromised.md): destroy the compromised application in the ThroughLine dashboard, report the breach to ThroughLine, and watch the broker alarms.',
+      );
+    },
+  );
+
+  refusingArguments(
+    credentials
+      .command('rollback')
+      .description('Move AWSCURRENT back to the AWSPREVIOUS credentials, then refresh the token cache'),
+  ).action(async (_options: unknown, command: Command) => {
+    refuseCommandLineCredentials(command);
+    const { admin, tokens } = await contextFor(globalOptions(command), io);
+    const { restored, replaced } = await admin.rollback();
+    io.out(`Rolled back: version ${restored} is AWSCURRENT again; version ${replaced} is now AWSPREVIOUS.`);
+    const refreshed = await tokens.refresh(false);
+    io.out(
+      `Token cache refreshed: token of credentials version ${refreshed.credentialVersionId}, expires ${describeTime(refreshed.expiresAt)}.`,
+    );
+  });
+
+  refusingArguments(
+    credentials
+      .command('status')
+      .description(
+        'Show the credential versions, their stages and age, the last rotation and the last mint (never a secret)',
+      ),
+  ).action(async (_options: unknown, command: Command) => {
+    refuseCommandLineCredentials(command);
+    const { admin, tokens } = await contextFor(globalOptions(command), io);
+    const status = await admin.status();
+    const now = Date.now();
+    io.out(`Secret: ${status.secretArn}`);
+    io.out(
+      `Rotation function: ${status.rotationFunctionArn ?? 'none attached'} (no automatic schedule: operators rotate)`,
+    );
+    io.out('Versions (newest first):');
+    for (const v of status.versions) {
+      const age = v.createdDate
+        ? `${Math.floor((now - v.createdDate.getTime()) / 86_400_000)} d old`
+        : 'age unknown';
+      io.out(
+        `  ${v.versionId}  ${(v.stages.length > 0 ? v.stages.join(',') : '-').padEnd(24)}  created ${v.createdDate?.toISOString() ?? '?'} (${age})`,
+      );
+    }
+    const p = status.lastRotationProgress;
+    io.out(
+      `Last rotation: ${p ? `version ${p.token}, ${p.step} ${p.status}${p.error ? ` (${p.error}${p.upstreamError ? `/${p.upstreamError}` : ''})` : ''} at ${p.at}` : 'none recorded'}`,
+    );
+    try {
+      const cached = await tokens.describe();
+      io.out(
+        cached
+          ? `Cached token: minted ${describeTime(cached.mintedAt)}, expires ${describeTime(cached.expiresAt)}, credentials version ${cached.credentialVersionId}${cached.credentialVersionId === status.currentVersionId ? ' (current)' : ' (NOT the current version: run `token refresh`)'}`
+          : 'Cached token: none (the next request mints one)',
+      );
+    } catch (error) {
+      io.out(`Cached token: unknown — mint-token could not be asked (${(error as Error).message})`);
+    }
+  });
+}
+
+async function contextFor(options: GlobalOptions, io: CliIo, pollIntervalMs?: number) {
+  const clients = createAwsClients(options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION, io.env);
+  const target = await loadBrokerTarget(options, clients.cloudFormation);
+  return {
+    admin: new CredentialAdmin(clients.secrets, target.secretArn, pollIntervalMs ? { pollIntervalMs } : {}),
+    tokens: new TokenAdmin(new MintTokenClient(clients.lambda, target.mintTokenFunctionName)),
+  };
+}
+
+/**
+ * Lets commander collect stray arguments and unknown options instead of rejecting them with a message
+ * that quotes them — a client secret pasted on the command line must not be echoed back.
+ */
+function refusingArguments(command: Command): Command {
+  return command.allowUnknownOption(true).allowExcessArguments(true);
+}
+
+function refuseCommandLineCredentials(command: Command): void {
+  if (command.args.length === 0) return;
+  throw new CredentialsOnCommandLineError(
+    `\`credentials ${command.name()}\` takes no credentials or other arguments on the command line (got ${command.args.length} unexpected argument${command.args.length === 1 ? '' : 's'}, not shown). ` +
+      'Command lines end up in shell history and process listings: pipe the credentials in on standard input ' +
+      '(JSON {"client_id","client_secret"} or two lines), or run the command in a terminal to be prompted. ' +
+      'If you pasted a client secret, treat it as exposed: clear it from your shell history.',
+  );
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new CredentialsInputError(
+      `expected a positive whole number, got ${JSON.stringify(value.slice(0, 20))}`,
+    );
+  return n;
+}
+
+function explainFailure(outcome: Exclude<RotationOutcome, { result: 'succeeded' }>): string {
+  if (outcome.result === 'timed-out') {
+    const last = outcome.lastProgress;
+    return (
+      `The rotation of version ${outcome.token} did not finish in time (last step recorded: ${last ? `${last.step} ${last.status}` : 'none'}). ` +
+      'Check `credentials status` and the rotate-credentials function logs; the rotation may still complete.'
+    );
+  }
+  const { failure } = outcome;
+  const unchanged = 'AWSCURRENT is unchanged: callers keep the current credentials.';
+  const why: Record<string, string> = {
+    RotationNotStagedError: `no staged credentials were found for this rotation. ${unchanged}`,
+    StagedCredentialsInvalidError: `the staged credentials are not usable. ${unchanged}`,
+    StagedCredentialsUnchangedError: `the staged credentials are the ones already in use — create a new application in the ThroughLine dashboard and rotate to its credentials. ${unchanged}`,
+    CacheRefreshAfterRotationError:
+      'the new credentials ARE AWSCURRENT, but the token cache could not be refreshed: run `npm run broker -- token refresh`.',
+  };
+  let reason =
+    why[failure.error ?? ''] ??
+    `${failure.error ?? 'an error'} (see the rotate-credentials function logs). ${unchanged}`;
+  if (failure.error === 'StagedCredentialsTestFailedError') {
+    reason =
+      failure.upstreamError === 'InvalidClientError'
+        ? `ThroughLine rejected the new credentials (invalid_client): check that you copied the new application's client id and secret. ${unchanged}`
+        : failure.upstreamError === 'UpstreamUnavailableError'
+          ? `the token endpoint could not be reached to test the new credentials; try again later. ${unchanged}`
+          : `ThroughLine did not issue a token for the new credentials (${failure.upstreamError ?? 'unknown error'}). ${unchanged}`;
+  }
+  return `Rotation of version ${outcome.token} failed at ${failure.step}: ${reason}`;
+}

@@ -1,0 +1,69 @@
+import { type SecretsManagerClient, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import { ROTATION_STEPS, type RotationStep } from './rotation-event';
+
+/**
+ * Rotation progress, written by the rotation function as a tag on the credentials secret. Secrets
+ * Manager reports a failed rotation only to CloudTrail, so without this an operator waiting on
+ * `credentials rotate` could only time out. A tag is visible to DescribeSecret (which reads no value),
+ * costs nothing, and carries only a version id, a step, an outcome, an error class name and a time.
+ */
+export const ROTATION_PROGRESS_TAG = 'throughline-broker:rotation';
+
+export interface RotationProgress {
+  readonly token: string;
+  readonly step: RotationStep;
+  readonly status: 'done' | 'failed';
+  /** Error class name when failed (e.g. StagedCredentialsTestFailedError). */
+  readonly error?: string;
+  /** The upstream broker error behind a failed credentials test (e.g. InvalidClientError). */
+  readonly upstreamError?: string;
+  /** ISO 8601 time the step ended. */
+  readonly at: string;
+}
+
+/** Tag values allow letters, digits, spaces and _.:/=+-@ only: the format keeps to those. */
+export function formatProgress(progress: RotationProgress): string {
+  return [
+    `token=${progress.token}`,
+    `step=${progress.step}`,
+    `status=${progress.status}`,
+    ...(progress.error ? [`error=${progress.error}`] : []),
+    ...(progress.upstreamError ? [`upstream=${progress.upstreamError}`] : []),
+    `at=${progress.at}`,
+  ].join(' ');
+}
+
+export function parseProgress(value: string | undefined): RotationProgress | undefined {
+  if (!value) return undefined;
+  const fields = Object.fromEntries(
+    value
+      .split(' ')
+      .map((part) => part.split('=', 2) as [string, string | undefined])
+      .filter(([, v]) => v !== undefined),
+  ) as Record<string, string>;
+  const step = fields.step as RotationStep;
+  const status = fields.status;
+  if (!fields.token || !ROTATION_STEPS.includes(step) || (status !== 'done' && status !== 'failed'))
+    return undefined;
+  return {
+    token: fields.token,
+    step,
+    status,
+    ...(fields.error ? { error: fields.error } : {}),
+    ...(fields.upstream ? { upstreamError: fields.upstream } : {}),
+    at: fields.at ?? '',
+  };
+}
+
+export async function recordProgress(
+  secrets: SecretsManagerClient,
+  secretId: string,
+  progress: RotationProgress,
+): Promise<void> {
+  await secrets.send(
+    new TagResourceCommand({
+      SecretId: secretId,
+      Tags: [{ Key: ROTATION_PROGRESS_TAG, Value: formatProgress(progress) }],
+    }),
+  );
+}

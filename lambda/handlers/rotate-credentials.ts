@@ -1,0 +1,48 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { MintTokenClient } from '../core/mint-token-client';
+import { CredentialRotation } from '../core/rotation/credential-rotation';
+import { parseRotationEvent } from '../core/rotation/rotation-event';
+import { EnvVar, parseSettings, requireEnv } from '../core/settings';
+import { createLogger, createMetrics } from '../core/telemetry';
+import { type EnsureTokenResult, errorFields } from '../core/token-minter';
+
+/**
+ * rotate-credentials: Secrets Manager's rotation function for the ThroughLine credentials secret.
+ * It can read the credentials (to test the staged pair) and move staging labels, but cannot write a
+ * secret value or touch the token cache: it asks mint-token to refresh the cache after promotion.
+ */
+const logger = createLogger();
+const metrics = createMetrics();
+const mintToken = new MintTokenClient(
+  // mint-token runs one invocation at a time: ride out a concurrent mint's throttle with jittered retries.
+  new LambdaClient({ maxAttempts: 6 }),
+  requireEnv(process.env, EnvVar.MintTokenFunctionName),
+);
+const rotation = new CredentialRotation({
+  secrets: new SecretsManagerClient({}),
+  secretArn: requireEnv(process.env, EnvVar.CredentialsSecretArn),
+  settings: parseSettings(requireEnv(process.env, EnvVar.Settings)),
+  refreshCache: async (request) => mintToken.invoke<EnsureTokenResult>(request),
+  logger,
+  metrics,
+});
+
+/** Time kept back from the Lambda timeout to record progress and flush metrics after a step. */
+const SAFETY_MARGIN_MS = 3_000;
+
+export async function handler(event: unknown, context: Context): Promise<void> {
+  logger.addContext(context);
+  try {
+    const rotationEvent = parseRotationEvent(event);
+    await rotation.run(rotationEvent, Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
+  } catch (error) {
+    if (error instanceof Error && error.name === 'RotationEventError') {
+      logger.error('Not a rotation event', { error: errorFields(error) });
+    }
+    throw error;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}

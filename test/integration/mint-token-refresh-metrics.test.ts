@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { MetricName } from '../../lambda/core/metric-names';
+import { BrokerFixture, makeCredentials } from '../support/broker-fixture';
+import { type InvokeOutcome, invokeBundled } from '../support/invoke-bundled';
+import { expectNoSecretIn } from '../support/leaks';
+import { bundled, localUpstream } from '../support/rotation-fixture';
+import { FakeTokenServer } from '../support/token-server';
+
+/**
+ * What the scheduled refresh records through mint-token (seconds to expiry of the cached token and the
+ * age of the credentials), and the read-only `describe` action the operator CLI uses for status.
+ */
+let server: FakeTokenServer;
+
+beforeAll(async () => {
+  server = await FakeTokenServer.start(inject('trustedTls'));
+});
+afterAll(async () => {
+  await server.stop();
+});
+beforeEach(() => server.reset());
+
+function invoke(fixture: BrokerFixture, events: unknown[]): Promise<InvokeOutcome<Record<string, unknown>>> {
+  return invokeBundled({
+    bundle: bundled('MintToken').bundle,
+    env: fixture.functionEnv(bundled('MintToken').environment, localUpstream(server.url)),
+    events,
+  });
+}
+
+/** Values of one EMF metric across the invocations' log records. */
+function metricValues(outcome: InvokeOutcome, name: string): number[] {
+  return outcome.logRecords.flatMap((record) => {
+    const aws = record._aws as
+      | { CloudWatchMetrics?: { Metrics: { Name: string; Unit?: string }[] }[] }
+      | undefined;
+    const declared = aws?.CloudWatchMetrics?.some((m) => m.Metrics.some((x) => x.Name === name));
+    if (!declared) return [];
+    return [record[name]].flat().map(Number);
+  });
+}
+
+describe('mint-token refresh metrics', () => {
+  it('a refresh of a fresh token records its seconds to expiry and the credentials age in days', async () => {
+    const creds = makeCredentials();
+    const fixture = await BrokerFixture.create(creds);
+
+    const outcome = await invoke(fixture, [
+      { action: 'refresh', requestedBy: 'schedule' },
+      { action: 'refresh', requestedBy: 'schedule' },
+    ]);
+
+    expect(outcome.results.map((r) => r.ok && r.value.outcome)).toEqual(['minted', 'fresh']);
+    // First run: nothing cached, so no seconds-to-expiry; second: the token minted just before (3600 s).
+    const secondsToExpiry = metricValues(outcome, MetricName.CachedTokenSecondsToExpiry);
+    expect(secondsToExpiry).toHaveLength(1);
+    expect(secondsToExpiry[0]).toBeGreaterThan(3500);
+    expect(secondsToExpiry[0]).toBeLessThanOrEqual(3600);
+    // The secret was created moments ago: 0 days, recorded on every run.
+    expect(metricValues(outcome, MetricName.CredentialAgeDays)).toEqual([0, 0]);
+    expectNoSecretIn(outcome.logLines, [creds.client_secret, ...server.issuedTokens]);
+  });
+});
+
+describe('mint-token describe', () => {
+  it('returns the cached token metadata without the token, minting nothing', async () => {
+    const creds = makeCredentials();
+    const fixture = await BrokerFixture.create(creds);
+
+    const outcome = await invoke(fixture, [
+      { action: 'describe' },
+      { action: 'ensure' },
+      { action: 'describe' },
+    ]);
+
+    const [empty, minted, described] = outcome.results;
+    expect(empty).toMatchObject({ ok: true, value: { outcome: 'described', cached: null } });
+    expect(server.requests).toHaveLength(1);
+    expect(described?.ok && described.value).toEqual({
+      outcome: 'described',
+      cached: {
+        tokenType: 'Bearer',
+        mintedAt: minted?.ok && minted.value.mintedAt,
+        expiresAt: minted?.ok && minted.value.expiresAt,
+        refreshAt: minted?.ok && minted.value.refreshAt,
+        credentialVersionId: minted?.ok && minted.value.credentialVersionId,
+      },
+    });
+    expectNoSecretIn(
+      [...outcome.logLines, JSON.stringify(outcome.results)],
+      [creds.client_secret, ...server.issuedTokens],
+    );
+  });
+});

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { makeCredentials } from '../support/broker-fixture';
+import { deployBrokerOutputs, runCli, useMotoCredentials } from '../support/cli-harness';
+import { LambdaInvokeServer } from '../support/lambda-invoke-server-rotation';
+import { expectNoSecretIn } from '../support/leaks';
+import { RotationFixture } from '../support/rotation-fixture';
+import { FakeTokenServer } from '../support/token-server';
+
+/** `broker token refresh|flush` against moto and the bundled mint-token behind a local Lambda Invoke stand-in. */
+let server: FakeTokenServer;
+let lambdaServer: LambdaInvokeServer;
+
+beforeAll(async () => {
+  useMotoCredentials();
+  server = await FakeTokenServer.start(inject('trustedTls'));
+  lambdaServer = await LambdaInvokeServer.start();
+});
+afterAll(async () => {
+  await server.stop();
+  await lambdaServer.stop();
+});
+beforeEach(() => {
+  server.reset();
+  lambdaServer.reset();
+});
+
+async function deployed() {
+  const creds = makeCredentials();
+  const fixture = await RotationFixture.create(creds, lambdaServer, server.url);
+  const { stage } = await deployBrokerOutputs({
+    secretArn: fixture.secretArn,
+    mintTokenFunctionName: fixture.mintTokenFunctionName,
+  });
+  const env = {
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL: inject('motoEndpoint'),
+    AWS_ENDPOINT_URL_LAMBDA: lambdaServer.url,
+  };
+  const cli = (args: string[]) => runCli(['--stage', stage, 'token', ...args], { env });
+  return { fixture, creds, cli };
+}
+
+describe('token refresh', () => {
+  it('mints when the cache is empty, then reports the fresh token without minting; --force mints anyway', async () => {
+    const { fixture, creds, cli } = await deployed();
+    const version = await fixture.versionWith('AWSCURRENT');
+
+    const first = await cli(['refresh']);
+    const second = await cli(['refresh']);
+    const forced = await cli(['refresh', '--force']);
+
+    expect(first.error).toBeUndefined();
+    expect(first.text).toMatch(
+      new RegExp(
+        `Minted a new token \\(empty, 1 attempt\\): expires \\S+ \\(in 3\\d{3} s\\), credentials version ${version}`,
+      ),
+    );
+    expect(second.text).toMatch(/The cached token is fresh: .*Nothing to do \(--force mints anyway\)/);
+    expect(forced.text).toMatch(/Minted a new token \(forced, 1 attempt\)/);
+    expect(server.requests).toHaveLength(2);
+    expect(lambdaServer.invocations.map((i) => i.payload)).toEqual([
+      { action: 'refresh', requestedBy: expect.stringMatching(/^cli/) },
+      { action: 'refresh', requestedBy: expect.stringMatching(/^cli/) },
+      { action: 'refresh', force: true, requestedBy: expect.stringMatching(/^cli/) },
+    ]);
+    expectNoSecretIn([first.text, second.text, forced.text], [creds.client_secret, ...server.issuedTokens]);
+  });
+
+  it('a mint-token failure is reported with its error class and advice, not a stack trace', async () => {
+    const { cli } = await deployed();
+    server.fallback = { kind: 'json', status: 401, body: { error: 'invalid_client' } };
+
+    const run = await cli(['refresh']);
+
+    expect(run.error?.name).toBe('MintTokenInvocationError');
+    expect(run.error?.message).toMatch(
+      /mint-token failed with InvalidClientError: ThroughLine rejected the client credentials/,
+    );
+  });
+
+  it('rejects unexpected arguments', async () => {
+    const run = await runCli(['token', 'refresh', 'now']);
+
+    expect(run.error?.message).toMatch(/too many arguments/);
+  });
+});
+
+describe('token flush', () => {
+  it('removes the cached token, then says the cache is empty', async () => {
+    const { fixture, cli } = await deployed();
+    await fixture.mint();
+
+    const first = await cli(['flush']);
+    const second = await cli(['flush']);
+
+    expect(first.text).toMatch(/Removed the cached token/);
+    expect(second.text).toMatch(/already empty/);
+    expect(await fixture.broker.rawCachedItem()).toBeUndefined();
+  });
+});
