@@ -6,6 +6,7 @@ import { startBenchEnv } from './support/bench-env';
 import { describeMachine } from './support/machine';
 import { printSection, type ReportSection, writeMarkdownReport } from './support/report';
 import { benchUpstreamLoad } from './upstream-load';
+import { benchWarmPath } from './warm-path';
 
 /**
  * `npm run bench`: every benchmark, side by side with its baseline in the same run, printed as
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
         refreshScheduleSeconds: 2,
       }),
     );
+    printSection(sections[sections.length - 1] as ReportSection);
+    sections.push(await benchWarmPath(env, quick ? 10_000 : 100_000, quick ? 50 : 300));
     printSection(sections[sections.length - 1] as ReportSection);
     sections.push(await benchColdStart(env, quick ? 3 : 10));
     printSection(sections[sections.length - 1] as ReportSection);

@@ -87,12 +87,12 @@ export class ServeTokenBroker {
   }
 
   /**
-   * Starts one cold serve-token instance. `accessKeyId` labels its AWS calls (the proxy and the
-   * stand-in record it), so tests can count calls per instance.
+   * The environment of one serve-token instance as deployed, wired to this world: its AWS calls go
+   * through the recording proxy (labelled with `accessKeyId`), its mint-token calls to the stand-in.
    */
-  async startServe(
+  serveEnv(
     options: { readonly settings?: Partial<ServeTokenSettings>; readonly accessKeyId?: string } = {},
-  ): Promise<WarmLambda> {
+  ): Record<string, string> {
     const template = bundledFrom(this.sources, 'ServeToken').environment;
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(template)) if (typeof value === 'string') env[name] = value;
@@ -102,22 +102,32 @@ export class ServeTokenBroker {
       mintThrottleBackoffCapMs: 200,
       ...options.settings,
     };
+    return {
+      ...env,
+      [EnvVar.TokenTableName]: this.fixture.tableName,
+      [EnvVar.TokenKeyArn]: this.fixture.keyArn,
+      [ServeEnvVar.MintFunctionName]: this.mintFunctionName,
+      [ServeEnvVar.Settings]: JSON.stringify(settings),
+      AWS_ENDPOINT_URL: this.proxy.endpoint,
+      AWS_ENDPOINT_URL_LAMBDA: this.standIn.endpoint,
+      AWS_REGION: MOTO_REGION,
+      AWS_DEFAULT_REGION: MOTO_REGION,
+      AWS_ACCESS_KEY_ID: options.accessKeyId ?? MOTO_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+      AWS_LAMBDA_FUNCTION_NAME: 'serve-token',
+    };
+  }
+
+  /**
+   * Starts one cold serve-token instance. `accessKeyId` labels its AWS calls (the proxy and the
+   * stand-in record it), so tests can count calls per instance.
+   */
+  async startServe(
+    options: { readonly settings?: Partial<ServeTokenSettings>; readonly accessKeyId?: string } = {},
+  ): Promise<WarmLambda> {
     const instance = await WarmLambda.start({
       bundle: bundledFrom(this.sources, 'ServeToken').bundle,
-      env: {
-        ...env,
-        [EnvVar.TokenTableName]: this.fixture.tableName,
-        [EnvVar.TokenKeyArn]: this.fixture.keyArn,
-        [ServeEnvVar.MintFunctionName]: this.mintFunctionName,
-        [ServeEnvVar.Settings]: JSON.stringify(settings),
-        AWS_ENDPOINT_URL: this.proxy.endpoint,
-        AWS_ENDPOINT_URL_LAMBDA: this.standIn.endpoint,
-        AWS_REGION: MOTO_REGION,
-        AWS_DEFAULT_REGION: MOTO_REGION,
-        AWS_ACCESS_KEY_ID: options.accessKeyId ?? MOTO_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
-        AWS_LAMBDA_FUNCTION_NAME: 'serve-token',
-      },
+      env: this.serveEnv(options),
     });
     this.instances.push(instance);
     return instance;
