@@ -27,6 +27,8 @@ interface LoadResult {
   readonly requests: number;
   readonly failures: number;
   readonly upstream: number;
+  /** The first failure, so a broken run explains itself instead of reporting a misleading count. */
+  readonly firstFailure?: string;
 }
 
 const REFRESH_AT_FRACTION = 0.75;
@@ -170,6 +172,13 @@ export async function benchUpstreamLoad(env: BenchEnv, shape: LoadShape): Promis
     expected,
     r ? (r.upstream / ideal).toFixed(1) : '1.0',
   ];
+  const failuresNote = [
+    ['this broker', broker],
+    ['per-instance cache', perInstance],
+    ['mint per request', perRequest],
+  ]
+    .filter(([, r]) => (r as LoadResult).firstFailure)
+    .map(([name, r]) => `${name}: first failure: ${(r as LoadResult).firstFailure}`);
   const perDay = (upstream: number) => Math.round((upstream / shape.durationSeconds) * 86_400);
   return {
     title: 'Upstream token requests under load',
@@ -186,6 +195,7 @@ export async function benchUpstreamLoad(env: BenchEnv, shape: LoadShape): Promis
       row('baseline: mint per request', perRequest, '—'),
     ],
     notes: [
+      ...failuresNote,
       `Broker: ${broker.upstream <= ideal + 1 ? 'meets' : 'MISSES'} the goal (≤ ideal + 1).`,
       `Extrapolated to a day at this token lifetime: broker ≈ ${perDay(broker.upstream)}, per-instance cache ≈ ${perDay(perInstance.upstream)}, per request ≈ ${perDay(perRequest.upstream)} upstream calls (ThroughLine allows about 1,000 per day; real lifetimes are longer, so the broker's real figure is far lower).`,
     ],

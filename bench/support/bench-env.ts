@@ -20,7 +20,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   mkdirSync(outRoot, { recursive: true });
   const moto = await startMoto();
   const tls = await createLocalCertificate('throughline-broker-bench');
-  const trustedCaFile = path.join(outRoot, 'trusted-ca.pem');
+  // Per process: two benchmark runs at once must not trust each other's certificates.
+  const trustedCaFile = path.join(outRoot, `trusted-ca-${process.pid}.pem`);
   writeFileSync(trustedCaFile, tls.cert);
   const bundles = synthBundledFunctions(path.join(outRoot, 'assembly'));
   return { localAws: { motoEndpoint: moto.endpoint, trustedCaFile }, tls, bundles, outRoot, stop: moto.stop };
