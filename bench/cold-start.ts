@@ -2,6 +2,9 @@ import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { ServeEnvVar } from '../lambda/core/serve-token-settings';
+import { EnvVar } from '../lambda/core/settings';
+import { tokenRequestEvent } from '../test/support/api-gateway-event';
 import { PROJECT_ROOT } from '../test/support/cdk-context';
 import { invokeBundled } from '../test/support/invoke-bundled';
 import { MotoBroker, makeCredentials } from '../test/support/moto-broker';
@@ -44,6 +47,34 @@ export interface ColdStartTarget {
   readonly event: unknown;
   /** What a successful first response looks like, so a failed run is never counted as fast. */
   readonly isExpected: (value: unknown) => boolean;
+}
+
+/** serve-token answering GET /token from the shared cache (L2) on its first request. */
+function serveTokenTargets(env: BenchEnv, mintEnv: Record<string, string>): ColdStartTarget[] {
+  const serve = env.bundles.ServeToken;
+  if (!serve) return [];
+  const serveEnv: Record<string, string> = {};
+  for (const [name, value] of Object.entries(serve.environment))
+    if (typeof value === 'string') serveEnv[name] = value;
+  const aws = Object.fromEntries(
+    Object.entries(mintEnv).filter(([k]) => k.startsWith('AWS_') || k === 'NODE_EXTRA_CA_CERTS'),
+  );
+  return [
+    {
+      name: 'serve-token (shipped: SDK bundled, minified)',
+      bundle: serve.bundle,
+      env: {
+        ...serveEnv,
+        ...aws,
+        [EnvVar.TokenTableName]: mintEnv[EnvVar.TokenTableName] as string,
+        [EnvVar.TokenKeyArn]: mintEnv[EnvVar.TokenKeyArn] as string,
+        // Not invoked: the first request is an L2 hit.
+        [ServeEnvVar.MintFunctionName]: 'mint-token-not-invoked',
+      },
+      event: tokenRequestEvent(),
+      isExpected: (v) => (v as { statusCode?: number }).statusCode === 200,
+    },
+  ];
 }
 
 function sizes(file: string): { raw: number; gzip: number } {
@@ -97,6 +128,7 @@ export async function benchColdStart(
         event: {},
         isExpected: isFresh,
       },
+      ...serveTokenTargets(env, mintEnv),
       ...extraTargets,
     ];
 

@@ -52,15 +52,15 @@ export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   serveDurationMs: 5,
   serveMemoryGb: 0.25,
   logBytesPerRequest: 1_000,
-  l2ReadsPerInstancePerMinute: 2,
+  l2ReadsPerInstancePerMinute: 2, // api.l1MaxAgeSeconds = 30
   requestsPerInstancePerSecond: 50,
   refreshRunsPerDay: 288,
   transitionsPerRefresh: 5,
   mintsPerDay: 32,
-  alarms: 25,
+  alarms: 19,
   anomalyAlarms: 1,
   customMetrics: 12,
-  contributorInsightsRules: 2,
+  contributorInsightsRules: 3,
 };
 
 const SECONDS_PER_MONTH = 30 * 86_400;
