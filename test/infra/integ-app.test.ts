@@ -4,12 +4,7 @@ import { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StackOutput } from '../../lib/stack-output-names';
-import {
-  buildIntegApp,
-  HARNESS_STACK,
-  type IntegApp,
-  STAND_IN_STACK,
-} from '../integ/integ.token-broker';
+import { buildIntegApp, HARNESS_STACK, type IntegApp, STAND_IN_STACK } from '../integ/integ.token-broker';
 import { cdkJsonContext, PROJECT_ROOT } from '../support/cdk-context';
 import { nagFindings } from '../support/synth';
 
@@ -27,7 +22,8 @@ let assembly: CloudAssembly;
 
 const templateOf = (stackName: string) =>
   assembly.getStackByName(stackName).template as { Resources: Resources; Outputs?: Record<string, unknown> };
-const ofType = (resources: Resources, type: string) => Object.values(resources).filter((r) => r.Type === type);
+const ofType = (resources: Resources, type: string) =>
+  Object.values(resources).filter((r) => r.Type === type);
 
 beforeAll(() => {
   outdir = mkdtempSync(path.join(PROJECT_ROOT, '.test-out', 'integ-app-'));
@@ -41,9 +37,7 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 describe('integration-test app (synth only)', () => {
   it('produces the stand-in, broker, harness and assertion stacks, and registers the test case', () => {
     const names = assembly.stacks.map((s) => s.stackName);
-    expect(names).toEqual(
-      expect.arrayContaining([STAND_IN_STACK, integ.broker.stackName, HARNESS_STACK]),
-    );
+    expect(names).toEqual(expect.arrayContaining([STAND_IN_STACK, integ.broker.stackName, HARNESS_STACK]));
     const assertStacks = names.filter((n) => n.includes('DeployAssert'));
     expect(assertStacks).toHaveLength(1);
     const manifest = JSON.parse(readFileSync(path.join(outdir, 'integ.json'), 'utf8')) as {
@@ -102,11 +96,24 @@ describe('integration-test app (synth only)', () => {
     expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(3);
   });
 
-  it('asserts, in order: set credentials, 200 no-store, 403, rotation, 200 again', () => {
+  it('asserts: set credentials, 200 no-store, 403, rotation, 200 again (each step depending on the one before)', () => {
     const assertStack = assembly.stacks.find((s) => s.stackName.includes('DeployAssert'));
-    const resources = (assertStack?.template as { Resources: Resources }).Resources;
-    const calls = Object.values(resources).filter((r) => r.Type.startsWith('Custom::DeployAssert@SdkCallLambdainvoke'));
+    if (!assertStack) throw new Error('no assertion stack');
+    const resources = (assertStack.template as { Resources: Resources }).Resources;
+    const calls = Object.values(resources).filter((r) =>
+      r.Type.startsWith('Custom::DeployAssert@SdkCallLambdainvoke'),
+    );
     expect(calls).toHaveLength(5);
+    // .next() chains the steps: all but the first depend on another Lambda invoke.
+    const invokeIds = new Set(
+      Object.entries(resources)
+        .filter(([, r]) => r.Type.startsWith('Custom::DeployAssert@SdkCallLambdainvoke'))
+        .map(([id]) => id),
+    );
+    const chained = calls.filter((c) =>
+      ((c as { DependsOn?: string[] }).DependsOn ?? []).some((d) => invokeIds.has(d)),
+    );
+    expect(chained).toHaveLength(4);
     const expectations = calls.map((c) => JSON.stringify(c.Properties?.expected));
     expect(expectations.filter((e) => e.includes('no-store') && e.includes('200'))).toHaveLength(2);
     expect(expectations.filter((e) => e.includes('403') && e.includes('AccessDeniedError'))).toHaveLength(1);

@@ -79,7 +79,10 @@ class HarnessStack extends Stack {
       handlerName: 'credentials-setup',
       description: 'Integration test: puts and rotates the broker credentials',
       timeout: Duration.seconds(110),
-      environment: { STAND_IN_SECRET_ARN: standIn.secret.secretArn, BROKER_SECRET_ARN: brokerSecret.secretArn },
+      environment: {
+        STAND_IN_SECRET_ARN: standIn.secret.secretArn,
+        BROKER_SECRET_ARN: brokerSecret.secretArn,
+      },
     });
     standIn.secret.grantRead(this.setup.function);
     standIn.secret.grantWrite(this.setup.function);

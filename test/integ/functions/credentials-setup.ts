@@ -34,7 +34,9 @@ function env(name: string): string {
 }
 
 async function standInCredentials(): Promise<ClientCredentials> {
-  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: env('STAND_IN_SECRET_ARN') }));
+  const { SecretString } = await secrets.send(
+    new GetSecretValueCommand({ SecretId: env('STAND_IN_SECRET_ARN') }),
+  );
   const value = JSON.parse(SecretString ?? '{}') as { client_id?: string; client_secret?: string };
   if (!value.client_id || !value.client_secret) {
     throw new Error('The stand-in secret has no {"client_id","client_secret"}');
@@ -50,7 +52,10 @@ async function newStandInCredentials(): Promise<ClientCredentials> {
   await secrets.send(
     new PutSecretValueCommand({
       SecretId: env('STAND_IN_SECRET_ARN'),
-      SecretString: JSON.stringify({ client_id: credentials.clientId, client_secret: credentials.clientSecret }),
+      SecretString: JSON.stringify({
+        client_id: credentials.clientId,
+        client_secret: credentials.clientSecret,
+      }),
     }),
   );
   return credentials;

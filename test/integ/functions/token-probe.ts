@@ -16,7 +16,12 @@ export interface ProbeResult {
   readonly tokenType: string | null;
   readonly expiresIn: number | null;
   readonly hasAccessToken: boolean;
-  readonly client: { readonly ok: boolean; readonly tokenType?: string; readonly error?: string; readonly status?: number };
+  readonly client: {
+    readonly ok: boolean;
+    readonly tokenType?: string;
+    readonly error?: string;
+    readonly status?: number;
+  };
 }
 
 export async function handler(): Promise<ProbeResult> {
