@@ -84,6 +84,32 @@ describe('integration-test app (synth only)', () => {
     }
   });
 
+  it("gives the setup function an operator's rights on the broker secret, and no read of its value", () => {
+    const resources = templateOf(HARNESS_STACK).Resources;
+    const setupPolicies = JSON.stringify(
+      ofType(resources, 'AWS::IAM::Policy').filter((p) =>
+        JSON.stringify(p.Properties?.Roles).includes('Setup'),
+      ),
+    );
+    for (const action of [
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:RotateSecret',
+      'lambda:InvokeFunction',
+    ]) {
+      expect(setupPolicies).toContain(action);
+    }
+    // GetSecretValue only on the stand-in's own secret (the broker secret's policy would deny it anyway).
+    const brokerSecretStatements = (
+      ofType(resources, 'AWS::IAM::Policy').flatMap(
+        (p) =>
+          (p.Properties?.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+      ) ?? []
+    ).filter((st) => JSON.stringify(st.Resource).includes('CredentialStoreCredentials'));
+    expect(brokerSecretStatements.length).toBeGreaterThan(0);
+    for (const st of brokerSecretStatements)
+      expect(JSON.stringify(st.Action)).not.toContain('GetSecretValue');
+  });
+
   it('grants GET /token to the granted probe only', () => {
     const resources = templateOf(HARNESS_STACK).Resources;
     const invokeGrants = ofType(resources, 'AWS::IAM::Policy').filter((p) =>

@@ -108,6 +108,15 @@ class HarnessStack extends Stack {
       }),
     );
 
+    // Secrets Manager's documentation asks this of whoever calls RotateSecret on a secret with a
+    // rotation function (as docs/rotation.md does of operators).
+    this.setup.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [broker.credentialRotation.handler.function.functionArn],
+      }),
+    );
+
     const probeEnv = { TOKEN_API_URL: broker.tokenApi.url };
     this.grantedProbe = new IntegFunction(this, 'GrantedProbe', {
       handlerName: 'token-probe',
