@@ -99,12 +99,12 @@ describe('integration-test app (synth only)', () => {
       expect(setupPolicies).toContain(action);
     }
     // GetSecretValue only on the stand-in's own secret (the broker secret's policy would deny it anyway).
-    const brokerSecretStatements = (
-      ofType(resources, 'AWS::IAM::Policy').flatMap(
-        (p) =>
-          (p.Properties?.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
-      ) ?? []
-    ).filter((st) => JSON.stringify(st.Resource).includes('CredentialStoreCredentials'));
+    type Statement = { Action: unknown; Resource: unknown };
+    const brokerSecretStatements = ofType(resources, 'AWS::IAM::Policy')
+      .flatMap(
+        (p) => (p.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [],
+      )
+      .filter((st) => JSON.stringify(st.Resource).includes('CredentialStoreCredentials'));
     expect(brokerSecretStatements.length).toBeGreaterThan(0);
     for (const st of brokerSecretStatements)
       expect(JSON.stringify(st.Action)).not.toContain('GetSecretValue');
