@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { MintTokenClient } from '../../lambda/core/mint-token-client';
+import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import type { ClientCredentials } from '../../lambda/core/oauth-client';
 import type { RotationStep } from '../../lambda/core/rotation/rotation-event';
 import { createAwsClients } from '../aws-clients';
@@ -185,7 +185,7 @@ async function contextFor(options: GlobalOptions, io: CliIo, pollIntervalMs?: nu
   const target = await loadBrokerTarget(options, clients.cloudFormation);
   return {
     admin: new CredentialAdmin(clients.secrets, target.secretArn, pollIntervalMs ? { pollIntervalMs } : {}),
-    tokens: new TokenAdmin(new MintTokenClient(clients.lambda, target.mintTokenFunctionName)),
+    tokens: new TokenAdmin(new MintTokenInvoker(clients.lambda, target.mintTokenFunctionName)),
   };
 }
 

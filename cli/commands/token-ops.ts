@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MintTokenClient } from '../../lambda/core/mint-token-client';
+import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import { createAwsClients } from '../aws-clients';
 import type { CliIo } from '../io';
 import { loadBrokerTarget } from '../operations/broker-target';
@@ -10,7 +10,7 @@ import { type GlobalOptions, globalOptions } from '../program';
 export async function tokenAdminFor(options: GlobalOptions, io: CliIo): Promise<TokenAdmin> {
   const clients = createAwsClients(options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION, io.env);
   const target = await loadBrokerTarget(options, clients.cloudFormation);
-  return new TokenAdmin(new MintTokenClient(clients.lambda, target.mintTokenFunctionName));
+  return new TokenAdmin(new MintTokenInvoker(clients.lambda, target.mintTokenFunctionName));
 }
 
 /**

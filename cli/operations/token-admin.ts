@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import type { MintTokenClient } from '../../lambda/core/mint-token-client';
+import type { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import type { EnsureTokenResult } from '../../lambda/core/token-minter';
 import type { TokenMetadata } from '../../lambda/core/token-record';
 import type { MintTokenResponse } from '../../lambda/handlers/mint-token';
@@ -19,7 +19,7 @@ export function operatorLabel(): string {
  */
 export class TokenAdmin {
   constructor(
-    private readonly mintToken: MintTokenClient,
+    private readonly mintToken: MintTokenInvoker,
     private readonly requestedBy: string = operatorLabel(),
   ) {}
 

@@ -58,7 +58,18 @@ export class MintTokenInvoker {
 
   /** Asks mint-token to make the cache hold a token with at least `minTtlSeconds` left. */
   async ensure(minTtlSeconds: number, deadlineMs: number): Promise<MintInvocationResult> {
-    const request: MintTokenRequest = { action: 'ensure', minTtlSeconds, requestedBy: 'serve-token' };
+    const result = await this.invoke<{ outcome?: unknown }>(
+      { action: 'ensure', minTtlSeconds, requestedBy: 'serve-token' },
+      deadlineMs,
+    );
+    return { outcome: typeof result.outcome === 'string' ? result.outcome : 'unknown' };
+  }
+
+  /**
+   * Any mint-token request (operators, the rotation function) and mint-token's response, which
+   * never holds the token. Throws MintThrottledError while another mint runs, MintFailedError otherwise.
+   */
+  async invoke<R>(request: MintTokenRequest, deadlineMs?: number): Promise<R> {
     let response: InvokeCommandOutput;
     try {
       response = await this.lambda.send(
@@ -67,7 +78,9 @@ export class MintTokenInvoker {
           InvocationType: 'RequestResponse',
           Payload: new TextEncoder().encode(JSON.stringify(request)),
         }),
-        { abortSignal: AbortSignal.timeout(Math.max(1, deadlineMs - Date.now())) },
+        deadlineMs === undefined
+          ? {}
+          : { abortSignal: AbortSignal.timeout(Math.max(1, deadlineMs - Date.now())) },
       );
     } catch (error) {
       throw classifyInvokeError(error);
@@ -82,8 +95,10 @@ export class MintTokenInvoker {
         PERMANENT_MINT_ERRORS.has(type),
       );
     }
-    const outcome = (payload as { outcome?: unknown } | undefined)?.outcome;
-    return { outcome: typeof outcome === 'string' ? outcome : 'unknown' };
+    if (typeof payload !== 'object' || payload === null) {
+      throw new MintFailedError('mint-token returned no JSON object', 'BadResponse', false);
+    }
+    return payload as R;
   }
 }
 

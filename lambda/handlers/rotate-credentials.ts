@@ -1,7 +1,7 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { MintTokenClient } from '../core/mint-token-client';
+import { MintTokenInvoker } from '../core/mint-token-invoker';
 import { CredentialRotation } from '../core/rotation/credential-rotation';
 import { parseRotationEvent } from '../core/rotation/rotation-event';
 import { EnvVar, parseSettings, requireEnv } from '../core/settings';
@@ -15,7 +15,7 @@ import { type EnsureTokenResult, errorFields } from '../core/token-minter';
  */
 const logger = createLogger();
 const metrics = createMetrics();
-const mintToken = new MintTokenClient(
+const mintToken = new MintTokenInvoker(
   // mint-token runs one invocation at a time: ride out a concurrent mint's throttle with jittered retries.
   new LambdaClient({ maxAttempts: 6 }),
   requireEnv(process.env, EnvVar.MintTokenFunctionName),

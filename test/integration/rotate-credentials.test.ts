@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { CredentialAdmin } from '../../cli/operations/credential-admin';
 import { TokenAdmin } from '../../cli/operations/token-admin';
 import { MetricName } from '../../lambda/core/metric-names';
-import { MintTokenClient } from '../../lambda/core/mint-token-client';
+import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import { parseProgress, ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
 import { awsClientConfig, makeCredentials, type TestCredentials } from '../support/broker-fixture';
 import type { InvokeOutcome } from '../support/invoke-bundled';
@@ -297,7 +297,7 @@ describe('operator actions after a rotation (CLI operations against moto and min
     const lambda = new LambdaClient({ ...awsClientConfig(), endpoint: lambdaServer.url });
     return {
       credentials: new CredentialAdmin(secrets, fixture.secretArn),
-      tokens: new TokenAdmin(new MintTokenClient(lambda, fixture.mintTokenFunctionName), 'test-operator'),
+      tokens: new TokenAdmin(new MintTokenInvoker(lambda, fixture.mintTokenFunctionName), 'test-operator'),
     };
   }
 

@@ -72,7 +72,7 @@ describe('token refresh', () => {
 
     const run = await cli(['refresh']);
 
-    expect(run.error?.name).toBe('MintTokenInvocationError');
+    expect(run.error?.name).toBe('MintFailedError');
     expect(run.error?.message).toMatch(
       /mint-token failed with InvalidClientError: ThroughLine rejected the client credentials/,
     );
