@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { ServeEnvVar } from '../lambda/core/serve-token-settings';
 import { EnvVar } from '../lambda/core/settings';
+import { BROKER_BUNDLING } from '../lib/constructs/broker-function';
 import { tokenRequestEvent } from '../test/support/api-gateway-event';
 import { PROJECT_ROOT } from '../test/support/cdk-context';
 import { invokeBundled } from '../test/support/invoke-bundled';
@@ -13,13 +14,14 @@ import type { BenchEnv } from './support/bench-env';
 import type { ReportSection } from './support/report';
 import { fmt, median } from './support/stats';
 
-/** The esbuild options BrokerFunction gives NodejsFunction, for building comparison variants. */
-const SHIPPED_OPTIONS = {
+/** The esbuild options BrokerFunction gives NodejsFunction (BROKER_BUNDLING), for building comparison variants. */
+export const SHIPPED_OPTIONS = {
   bundle: true,
-  minify: true,
+  minify: BROKER_BUNDLING.minify,
   platform: 'node',
-  target: 'node20',
+  target: BROKER_BUNDLING.target,
   format: 'cjs',
+  mainFields: [...BROKER_BUNDLING.mainFields],
   logLevel: 'silent',
 } as const;
 

@@ -10,6 +10,7 @@ import { RecordingAwsProxy } from '../test/support/recording-aws-proxy';
 import { ServeTokenBroker } from '../test/support/serve-token-world';
 import { FakeTokenServer } from '../test/support/token-server';
 import { WarmLambda } from '../test/support/warm-lambda';
+import { SHIPPED_OPTIONS } from './cold-start';
 import type { BenchEnv } from './support/bench-env';
 import type { ReportSection } from './support/report';
 
@@ -124,13 +125,8 @@ async function runNaive(
   await build({
     entryPoints: [path.join(PROJECT_ROOT, 'bench', 'variants', 'naive-handlers.ts')],
     outfile: bundle,
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    mainFields: ['module', 'main'],
-    logLevel: 'silent',
+    ...SHIPPED_OPTIONS,
+    mainFields: [...SHIPPED_OPTIONS.mainFields],
   });
   const server = await FakeTokenServer.start(env.tls);
   server.fallback = { kind: 'token', expiresIn: shape.tokenLifetimeSeconds };

@@ -9,6 +9,22 @@ import { Construct } from 'constructs';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
+/**
+ * How every Lambda of the project is bundled: locally by esbuild (never Docker), minified, AWS SDK
+ * included so the deployed code runs the SDK version the tests ran, Node 20 syntax so the same
+ * bundle runs in the integration tests on this project's Node 20. Benchmarks build their
+ * comparison variants from the same values.
+ */
+export const BROKER_BUNDLING = {
+  minify: true,
+  target: 'node20',
+  format: nodejs.OutputFormat.CJS,
+  mainFields: ['module', 'main'],
+  externalModules: [],
+  sourceMap: false,
+  forceDockerBundling: false,
+} satisfies nodejs.BundlingOptions;
+
 export interface BrokerFunctionProps {
   /** Handler file name under lambda/handlers, without extension. */
   readonly handlerName: string;
@@ -64,16 +80,7 @@ export class BrokerFunction extends Construct {
       ...(props.reservedConcurrentExecutions !== undefined
         ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
         : {}),
-      bundling: {
-        minify: true,
-        // Node 20 syntax: the same bundle runs in the integration tests on this project's Node 20.
-        target: 'node20',
-        format: nodejs.OutputFormat.CJS,
-        mainFields: ['module', 'main'],
-        externalModules: [],
-        sourceMap: false,
-        forceDockerBundling: false,
-      },
+      bundling: BROKER_BUNDLING,
     });
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({

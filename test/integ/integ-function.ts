@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BROKER_BUNDLING } from '../../lib/constructs/broker-function';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -40,15 +41,7 @@ export class IntegFunction extends Construct {
       memorySize: 256,
       logGroup,
       environment: props.environment ?? {},
-      bundling: {
-        minify: true,
-        target: 'node20',
-        format: nodejs.OutputFormat.CJS,
-        mainFields: ['module', 'main'],
-        externalModules: [],
-        sourceMap: false,
-        forceDockerBundling: false,
-      },
+      bundling: BROKER_BUNDLING,
     });
   }
 }
