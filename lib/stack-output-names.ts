@@ -7,6 +7,7 @@ export const StackOutput = {
   CredentialsSecretArn: 'CredentialsSecretArn',
   TokenTableName: 'TokenTableName',
   MintTokenFunctionName: 'MintTokenFunctionName',
+  MintTokenOperatorAliasArn: 'MintTokenOperatorAliasArn',
   BrokerKeyArn: 'BrokerKeyArn',
   OnCallTopicArn: 'OnCallTopicArn',
   MonitoringDashboardName: 'MonitoringDashboardName',

@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config/schema';
 import { BrokerKey } from './constructs/broker-key';
@@ -85,6 +86,18 @@ export class TokenBrokerStack extends Stack {
       removalPolicy,
     });
 
+    // CDK's Lambda task grants the function ARN and "<arn>:*"; the workflow only ever needs the serving
+    // entry point, so the operator alias is denied to its role explicitly (an explicit Deny wins over
+    // any Allow: IAM policy evaluation logic, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+    this.refreshWorkflow.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'NoOperatorEntryPoint',
+        effect: iam.Effect.DENY,
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.mintToken.operatorAlias.functionArn],
+      }),
+    );
+
     this.credentialRotation = new CredentialRotation(this, 'RotateCredentials', {
       config,
       key,
@@ -129,6 +142,11 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, StackOutput.MintTokenFunctionName, {
       value: this.mintToken.handler.function.functionName,
       description: 'Operators: invoke with {"action":"ensure","force":true} to mint now',
+    });
+    new CfnOutput(this, StackOutput.MintTokenOperatorAliasArn, {
+      value: this.mintToken.operatorAlias.functionArn,
+      description:
+        "mint-token's operator entry point (force, flush, gate override): grant operators lambda:InvokeFunction on this ARN only",
     });
     new CfnOutput(this, StackOutput.OnCallTopicArn, {
       value: this.onCall.topic.topicArn,

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
+import { MintDeferredError, MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import { createAwsClients } from '../aws-clients';
 import type { CliIo } from '../io';
 import { loadBrokerTarget } from '../operations/broker-target';
-import { describeTime, TokenAdmin } from '../operations/token-admin';
+import { describeGate, describeTime, TokenAdmin } from '../operations/token-admin';
 import { type GlobalOptions, globalOptions } from '../program';
 
 /** Builds the TokenAdmin for the broker the global options point at. */
@@ -24,9 +24,33 @@ export function registerTokenOpsCommands(token: Command, io: CliIo): void {
       'Make the cache hold a fresh token now (mints only if the cached one is past its refresh point)',
     )
     .option('--force', 'mint a new token even if the cached one is fresh', false)
-    .action(async (options: { force: boolean }, command: Command) => {
+    .option(
+      '--override-gate',
+      'call ThroughLine even while the upstream gate is closed (backoff, Retry-After, daily budget); needs --reason',
+      false,
+    )
+    .option('--reason <text>', 'why the gate is overridden (logged and counted; raises a ticket)')
+    .action(async (options: { force: boolean; overrideGate: boolean; reason?: string }, command: Command) => {
+      if (options.overrideGate && (options.reason === undefined || options.reason.trim().length < 3)) {
+        throw new Error('--override-gate needs --reason "<why>" (at least 3 characters): overrides are logged and raise a ticket');
+      }
+      if (!options.overrideGate && options.reason !== undefined) {
+        throw new Error('--reason is only used with --override-gate');
+      }
       const admin = await tokenAdminFor(globalOptions(command), io);
-      const result = await admin.refresh(options.force);
+      let result: Awaited<ReturnType<TokenAdmin['refresh']>>;
+      try {
+        result = await admin.refresh({
+          force: options.force,
+          ...(options.overrideGate ? { overrideReason: (options.reason as string).trim() } : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof MintDeferredError)) throw error;
+        const retryAt = Math.floor(Date.now() / 1000) + error.retryAfterSeconds;
+        throw new Error(
+          `${error.message}. ThroughLine may be tried again at ${describeTime(retryAt)}. To call it anyway (an outage is over, the credentials were fixed): token refresh --override-gate --reason "<why>".`,
+        );
+      }
       if (result.outcome === 'fresh') {
         io.out(
           `The cached token is fresh: minted ${describeTime(result.mintedAt)}, refresh due ${describeTime(result.refreshAt)}, expires ${describeTime(result.expiresAt)}, credentials version ${result.credentialVersionId}. Nothing to do (--force mints anyway).`,
@@ -36,6 +60,20 @@ export function registerTokenOpsCommands(token: Command, io: CliIo): void {
       io.out(
         `Minted a new token (${result.why.replace(/_/g, ' ')}, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'}): expires ${describeTime(result.expiresAt)}, credentials version ${result.credentialVersionId}.`,
       );
+    });
+
+  token
+    .command('status')
+    .description('Show the cached token (metadata only) and the upstream gate: open or closed, until when, why')
+    .action(async (_options: unknown, command: Command) => {
+      const admin = await tokenAdminFor(globalOptions(command), io);
+      const { cached, gate } = await admin.status();
+      io.out(
+        cached
+          ? `Cached token: minted ${describeTime(cached.mintedAt)}, refresh due ${describeTime(cached.refreshAt)}, expires ${describeTime(cached.expiresAt)}, credentials version ${cached.credentialVersionId}.`
+          : 'The token cache is empty.',
+      );
+      if (gate) io.out(describeGate(gate));
     });
 
   token

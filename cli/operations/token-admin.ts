@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import type { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
-import type { EnsureTokenResult } from '../../lambda/core/token-minter';
+import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
+import type { EnsureTokenResult, GateView } from '../../lambda/core/token-minter';
 import type { TokenMetadata } from '../../lambda/core/token-record';
 import type { MintTokenResponse } from '../../lambda/handlers/mint-token';
 
@@ -13,9 +14,17 @@ export function operatorLabel(): string {
   }
 }
 
+export interface RefreshOptions {
+  /** Mint even if the cached token is fresh. */
+  readonly force?: boolean;
+  /** Pass the upstream gate's wait and daily budget, for this reason (logged and counted by mint-token). */
+  readonly overrideReason?: string;
+}
+
 /**
- * Operator actions on the token cache, all through mint-token (the only writer of the cache; the
- * operator's identity cannot read the table or the tokens in it).
+ * Operator actions on the token cache, all through mint-token's `operator` alias (the only entry
+ * point that may force a mint, flush the cache or override the gate; IAM lets only operators
+ * invoke it). The operator's identity cannot read the table or the tokens in it.
  */
 export class TokenAdmin {
   constructor(
@@ -23,31 +32,46 @@ export class TokenAdmin {
     private readonly requestedBy: string = operatorLabel(),
   ) {}
 
-  /** Brings the cache up to date; with `force`, mints even if the cached token is fresh. */
-  async refresh(force: boolean): Promise<EnsureTokenResult> {
-    return this.mintToken.invoke<EnsureTokenResult>({
-      action: 'refresh',
-      ...(force ? { force: true } : {}),
-      requestedBy: this.requestedBy,
-    });
+  /**
+   * Brings the cache up to date; with `force`, mints even if the cached token is fresh. Throws
+   * MintDeferredError (when ThroughLine may be asked again, and why) if the upstream gate is closed.
+   */
+  async refresh(options: RefreshOptions | boolean = {}): Promise<Exclude<EnsureTokenResult, { outcome: 'deferred' }>> {
+    const { force, overrideReason } = typeof options === 'boolean' ? { force: options, overrideReason: undefined } : options;
+    return this.mintToken.obtain(
+      {
+        action: 'refresh',
+        ...(force ? { force: true } : {}),
+        ...(overrideReason !== undefined ? { overrideReason } : {}),
+        requestedBy: this.requestedBy,
+      },
+      OPERATOR_ALIAS,
+    );
   }
 
   /** Deletes the cached token. Returns whether there was one. */
   async flush(): Promise<boolean> {
-    const result = await this.mintToken.invoke<Extract<MintTokenResponse, { outcome: 'flushed' }>>({
-      action: 'flush',
-      requestedBy: this.requestedBy,
-    });
+    const result = await this.mintToken.invoke<Extract<MintTokenResponse, { outcome: 'flushed' }>>(
+      { action: 'flush', requestedBy: this.requestedBy },
+      undefined,
+      OPERATOR_ALIAS,
+    );
     return result.removed;
   }
 
   /** The cached token's metadata (never the token), or null when the cache is empty. */
   async describe(): Promise<TokenMetadata | null> {
-    const result = await this.mintToken.invoke<Extract<MintTokenResponse, { outcome: 'described' }>>({
-      action: 'describe',
-      requestedBy: this.requestedBy,
-    });
-    return result.cached;
+    return (await this.status()).cached;
+  }
+
+  /** The cached token's metadata and the upstream gate's state. */
+  async status(): Promise<{ readonly cached: TokenMetadata | null; readonly gate: GateView | undefined }> {
+    const result = await this.mintToken.invoke<Extract<MintTokenResponse, { outcome: 'described' }>>(
+      { action: 'describe', requestedBy: this.requestedBy },
+      undefined,
+      OPERATOR_ALIAS,
+    );
+    return { cached: result.cached, gate: result.gate };
   }
 }
 
@@ -56,4 +80,14 @@ export function describeTime(epochSeconds: number, nowMs: number = Date.now()): 
   const iso = new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const delta = epochSeconds - Math.floor(nowMs / 1000);
   return `${iso} (${delta >= 0 ? `in ${delta} s` : `${-delta} s ago`})`;
+}
+
+/** The gate in one line for operators: open, or closed until when and why; the day's request count. */
+export function describeGate(gate: GateView, nowMs: number = Date.now()): string {
+  const budget = `${gate.requestsLast24Hours} of ${gate.dailyRequestBudget} upstream requests used in the last 24 h`;
+  if (gate.open) {
+    return `Upstream gate open (${gate.consecutiveFailures > 0 ? `${gate.consecutiveFailures} failure(s) in a row, the next request is the probe` : 'no recent failures'}); ${budget}.`;
+  }
+  const why = gate.lastFailure ? `after ${gate.consecutiveFailures} failure(s), last: ${gate.lastFailure.replace(/_/g, ' ')}` : 'budget';
+  return `Upstream gate closed until ${describeTime(gate.closedUntil ?? 0, nowMs)} (${why}); ${budget}.`;
 }

@@ -28,6 +28,21 @@ export const MetricName = {
   CachedTokenSecondsToExpiry: 'CachedTokenSecondsToExpiry',
   /** Days since the AWSCURRENT credentials version was created (put in or rotated), as seen by a mint or refresh. */
   CredentialAgeDays: 'CredentialAgeDays',
+  /**
+   * The upstream gate refused a request (ThroughLine not asked) or a request failed and the gate is
+   * backing off. Emitted with dimension `Reason` (the DeferReason, or upstream_unavailable).
+   */
+  UpstreamDeferred: 'UpstreamDeferred',
+  /** The rolling 24-hour budget of upstream requests was spent: a request was refused for it. */
+  UpstreamBudgetExhausted: 'UpstreamBudgetExhausted',
+  /** Seconds since the current streak of upstream failures began (0 when the last request succeeded). Every mint-token invocation records it. */
+  UpstreamGateClosedSeconds: 'UpstreamGateClosedSeconds',
+  /** Upstream token requests in the rolling 24 hours, as the gate counts them. Every mint-token invocation records it. */
+  UpstreamRequestsLast24Hours: 'UpstreamRequestsLast24Hours',
+  /** UpstreamRequestsLast24Hours as a percentage of the gate's hard daily budget (the budget alarms read it). */
+  UpstreamBudgetUsedPercent: 'UpstreamBudgetUsedPercent',
+  /** An operator overrode the gate (CLI `token refresh --override-gate --reason …`). */
+  UpstreamGateOverridden: 'UpstreamGateOverridden',
   /** A credential rotation promoted new credentials to AWSCURRENT. */
   CredentialsRotated: 'CredentialsRotated',
   /** A rotation step failed; dimension `Step` holds the step (createSecret, setSecret, testSecret, finishSecret). */
@@ -48,6 +63,8 @@ export const MetricName = {
   StaleTokenServed: 'StaleTokenServed',
   /** No servable token: the caller got 503 token_unavailable. */
   TokenUnavailable: 'TokenUnavailable',
+  /** A consumer reported the served token rejected by ThroughLine (GET /token?rejected=<fingerprint>). */
+  RejectedTokenReported: 'RejectedTokenReported',
   /** The request was rejected as invalid (400), e.g. a bad min_ttl. */
   InvalidTokenRequest: 'InvalidTokenRequest',
   /** Seconds left on the token served. */

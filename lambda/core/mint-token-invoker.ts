@@ -1,11 +1,12 @@
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { MintTokenRequest } from './mint-token-request';
+import type { EnsureTokenResult } from './token-minter';
 
 /**
- * serve-token's way to ask mint-token for a token: a synchronous Lambda invocation. mint-token
- * runs with reserved concurrency 1, so while one instance's mint is running every other invocation
- * is throttled (429): that is the signal to wait and re-read the shared cache, not a failure.
- * mint-token never returns the token; the caller reads it from the cache afterwards.
+ * The way to ask mint-token for a token: a synchronous Lambda invocation. A throttle (429, when
+ * reserved concurrency is configured) or a "deferred: request_in_flight" answer means another mint
+ * is running: the signal to wait and re-read the shared cache, not a failure. mint-token never
+ * returns the token; the caller reads it from the cache afterwards.
  */
 
 /** mint-token is busy (reserved concurrency 1): another mint is in progress. */
@@ -45,10 +46,39 @@ export const PERMANENT_MINT_ERRORS: ReadonlySet<string> = new Set([
 const safeErrorType = (value: unknown): string =>
   typeof value === 'string' && /^[A-Za-z][\w.]{0,99}$/.test(value) ? value : 'UnknownError';
 
-export interface MintInvocationResult {
-  /** mint-token's outcome: "minted" or "fresh" (another mint got there first). */
-  readonly outcome: string;
+export type MintInvocationResult =
+  /** "minted", or "fresh" (another mint got there first). */
+  | { readonly outcome: 'minted' | 'fresh' }
+  /** The upstream gate held ThroughLine back: `retryAfterSeconds` is when it will let a request through. */
+  | { readonly outcome: 'deferred'; readonly reason: string; readonly retryAfterSeconds: number };
+
+/** What serve-token may ask for: a token, never a forced one (and IAM keeps it off the operator alias). */
+export interface EnsureRequest {
+  readonly minTtlSeconds: number;
+  readonly rejectedFingerprint?: string;
+  readonly verifyCache?: boolean;
 }
+
+/** mint-token deferred the request (upstream gate closed): operators and the rotation get this error. */
+export class MintDeferredError extends Error {
+  override readonly name = 'MintDeferredError';
+  constructor(
+    readonly reason: string,
+    readonly retryAfterSeconds: number,
+    readonly lastFailure: string | undefined,
+  ) {
+    super(
+      `ThroughLine was not asked: the upstream gate is closed (${reason.replace(/_/g, ' ')}${lastFailure ? `, last failure ${lastFailure.replace(/_/g, ' ')}` : ''}); it lets the next request through in ${retryAfterSeconds} s — see docs/runbooks/upstream-gate-closed.md`,
+    );
+  }
+}
+
+/** Time kept back from the caller's deadline for the invocation's own round trip. */
+const WAIT_MARGIN_MS = 500;
+
+/** A reason or class name from mint-token's answer: repeated only if it looks like one. */
+const safeWord = (value: unknown): string | undefined =>
+  typeof value === 'string' && /^[a-z][a-z_]{0,40}$/.test(value) ? value : undefined;
 
 export class MintTokenInvoker {
   constructor(
@@ -56,25 +86,61 @@ export class MintTokenInvoker {
     private readonly functionName: string,
   ) {}
 
-  /** Asks mint-token to make the cache hold a token with at least `minTtlSeconds` left. */
-  async ensure(minTtlSeconds: number, deadlineMs: number): Promise<MintInvocationResult> {
-    const result = await this.invoke<{ outcome?: unknown }>(
-      { action: 'ensure', minTtlSeconds, requestedBy: 'serve-token' },
+  /** Asks mint-token to make the cache hold a fresh token (serve-token's only request). */
+  async ensure(request: EnsureRequest, deadlineMs: number): Promise<MintInvocationResult> {
+    const result = await this.invoke<{ outcome?: unknown; reason?: unknown; retryAfterSeconds?: unknown }>(
+      {
+        action: 'ensure',
+        minTtlSeconds: request.minTtlSeconds,
+        ...(request.rejectedFingerprint ? { rejectedFingerprint: request.rejectedFingerprint } : {}),
+        ...(request.verifyCache ? { verifyCache: true } : {}),
+        waitBudgetMs: Math.max(0, Math.floor(deadlineMs - Date.now() - WAIT_MARGIN_MS)),
+        requestedBy: 'serve-token',
+      },
       deadlineMs,
     );
-    return { outcome: typeof result.outcome === 'string' ? result.outcome : 'unknown' };
+    if (result.outcome === 'deferred') {
+      const retryAfter = Number(result.retryAfterSeconds);
+      return {
+        outcome: 'deferred',
+        reason: safeWord(result.reason) ?? 'unknown',
+        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter >= 1 ? Math.ceil(retryAfter) : 1,
+      };
+    }
+    if (result.outcome === 'minted' || result.outcome === 'fresh') return { outcome: result.outcome };
+    throw new MintFailedError('mint-token answered with an unknown outcome', 'BadResponse', false);
+  }
+
+  /**
+   * A token for operators and the rotation function: the minted or fresh token's metadata, or
+   * MintDeferredError when the upstream gate holds ThroughLine back.
+   */
+  async obtain(
+    request: MintTokenRequest,
+    qualifier?: string,
+  ): Promise<Exclude<EnsureTokenResult, { outcome: 'deferred' }>> {
+    const result = await this.invoke<EnsureTokenResult>(request, undefined, qualifier);
+    if (result.outcome === 'deferred') {
+      throw new MintDeferredError(
+        safeWord(result.reason) ?? 'unknown',
+        Math.max(1, Math.ceil(Number(result.retryAfterSeconds) || 1)),
+        safeWord(result.gate?.lastFailure),
+      );
+    }
+    return result;
   }
 
   /**
    * Any mint-token request (operators, the rotation function) and mint-token's response, which
    * never holds the token. Throws MintThrottledError while another mint runs, MintFailedError otherwise.
    */
-  async invoke<R>(request: MintTokenRequest, deadlineMs?: number): Promise<R> {
+  async invoke<R>(request: MintTokenRequest, deadlineMs?: number, qualifier?: string): Promise<R> {
     let response: InvokeCommandOutput;
     try {
       response = await this.lambda.send(
         new InvokeCommand({
           FunctionName: this.functionName,
+          ...(qualifier ? { Qualifier: qualifier } : {}),
           InvocationType: 'RequestResponse',
           Payload: new TextEncoder().encode(JSON.stringify(request)),
         }),

@@ -69,14 +69,23 @@ export async function requestClientCredentialsToken(
     try {
       return JSON.parse(text);
     } catch {
-      return textIsNotJson;
+      // A 200 that is not JSON is what an intermediary's error page looks like (a proxy, a WAF, a
+      // maintenance page): ThroughLine did not answer, so it is transient, not a bad token response.
+      throw new UpstreamUnavailableError(
+        `Token endpoint returned 200 with a body that is not JSON (content-type ${safeContentType(response)}); treated as unavailable`,
+        200,
+        undefined,
+      );
     }
   }
   return rejectResponse(as, client, response);
 }
 
-/** Marker for a 200 body that was not JSON; the validator reports it as a bad response. */
-export const textIsNotJson: unique symbol = Symbol('not JSON');
+/** The media type only (no parameters), and only if it looks like one: it is upstream-controlled text. */
+function safeContentType(response: Response): string {
+  const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
+  return /^[\w.+-]{1,40}\/[\w.+-]{1,60}$/.test(type) ? type : 'unknown';
+}
 
 async function readBody(response: Response, timeoutMs: number): Promise<string> {
   try {
@@ -117,13 +126,14 @@ async function rejectResponse(
   response: Response,
 ): Promise<never> {
   const status = response.status;
-  if (status === 429 || status >= 500) {
+  // 408 Request Timeout (RFC 9110 §15.5.9): the server gave up waiting, a retry may succeed.
+  if (status === 408 || status === 429 || status >= 500) {
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now());
     await response.body?.cancel();
     throw new UpstreamUnavailableError(
       status === 429
         ? `Token endpoint rate-limited the broker (429${retryAfter !== undefined ? `, Retry-After ${retryAfter} s` : ''})`
-        : `Token endpoint failed with HTTP ${status}`,
+        : `Token endpoint failed with HTTP ${status}${retryAfter !== undefined ? ` (Retry-After ${retryAfter} s)` : ''}`,
       status,
       retryAfter,
     );

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { ServeTokenSettings } from './serve-token-settings';
+import { FINGERPRINT_PATTERN } from './token-fingerprint';
 
 /**
  * A token request as serve-token understands it, from either way in: `GET /token` through API
@@ -8,6 +9,8 @@ import type { ServeTokenSettings } from './serve-token-settings';
 export interface ServeTokenRequest {
   /** The least remaining lifetime the caller accepts. */
   readonly minTtlSeconds: number;
+  /** The caller reports ThroughLine rejected the token with this fingerprint (lambda/core/token-fingerprint.ts). */
+  readonly rejectedFingerprint?: string;
   readonly caller: CallerIdentity;
 }
 
@@ -26,9 +29,10 @@ export type CallerIdentity =
       readonly channel: 'lambda-invoke';
     };
 
-/** The direct-invocation payload: `{}` or `{"min_ttl": 120}`. */
+/** The direct-invocation payload: `{}`, `{"min_ttl": 120}`, `{"rejected": "<fingerprint>"}`. */
 export interface DirectTokenRequest {
   readonly min_ttl?: number;
+  readonly rejected?: string;
 }
 
 /** A request the caller must change: becomes a 400 (API) or an `invalid_request` result (direct). */
@@ -37,6 +41,9 @@ export class InvalidTokenRequestError extends Error {
 }
 
 const MIN_TTL = 'min_ttl';
+/** Query parameter / payload field of a rejected token's fingerprint. */
+export const REJECTED = 'rejected';
+const REJECTED_MESSAGE = `${REJECTED} must be the 16 lower-case hex digits of the rejected token's fingerprint (the start of its SHA-256)`;
 
 export function isApiGatewayEvent(event: unknown): event is APIGatewayProxyEvent {
   return (
@@ -51,8 +58,10 @@ export function isApiGatewayEvent(event: unknown): event is APIGatewayProxyEvent
 export function parseServeTokenRequest(event: unknown, settings: ServeTokenSettings): ServeTokenRequest {
   if (isApiGatewayEvent(event)) {
     const identity = event.requestContext.identity;
+    const rejected = rejectedFromQuery(event);
     return {
       minTtlSeconds: minTtlFromQuery(event, settings),
+      ...(rejected ? { rejectedFingerprint: rejected } : {}),
       caller: {
         channel: 'api',
         arn: identity?.userArn ?? undefined,
@@ -63,7 +72,12 @@ export function parseServeTokenRequest(event: unknown, settings: ServeTokenSetti
       },
     };
   }
-  return { minTtlSeconds: minTtlFromPayload(event, settings), caller: { channel: 'lambda-invoke' } };
+  const rejected = rejectedFromPayload(event);
+  return {
+    minTtlSeconds: minTtlFromPayload(event, settings),
+    ...(rejected ? { rejectedFingerprint: rejected } : {}),
+    caller: { channel: 'lambda-invoke' },
+  };
 }
 
 function rangeMessage(settings: ServeTokenSettings): string {
@@ -76,10 +90,11 @@ function minTtlFromQuery(event: APIGatewayProxyEvent, settings: ServeTokenSettin
   const single = event.queryStringParameters ?? {};
   const names = new Set([...Object.keys(multi), ...Object.keys(single)]);
   names.delete(MIN_TTL);
+  names.delete(REJECTED);
   if (names.size > 0) {
     // Names are not echoed back: they are caller-controlled text.
     throw new InvalidTokenRequestError(
-      `GET /token accepts only the query parameter ${MIN_TTL}; remove the others`,
+      `GET /token accepts only the query parameters ${MIN_TTL} and ${REJECTED}; remove the others`,
     );
   }
   const values = multi[MIN_TTL] ?? (single[MIN_TTL] !== undefined ? [single[MIN_TTL]] : []);
@@ -97,9 +112,9 @@ function minTtlFromPayload(event: unknown, settings: ServeTokenSettings): number
     throw new InvalidTokenRequestError('The payload must be a JSON object: {} or {"min_ttl": <seconds>}');
   }
   const payload = event as Record<string, unknown>;
-  if (Object.keys(payload).some((k) => k !== MIN_TTL)) {
+  if (Object.keys(payload).some((k) => k !== MIN_TTL && k !== REJECTED)) {
     throw new InvalidTokenRequestError(
-      'The payload accepts only "min_ttl": send {} or {"min_ttl": <seconds>}',
+      'The payload accepts only "min_ttl" and "rejected": send {} or {"min_ttl": <seconds>}',
     );
   }
   const value = payload[MIN_TTL];
@@ -108,6 +123,24 @@ function minTtlFromPayload(event: unknown, settings: ServeTokenSettings): number
     throw new InvalidTokenRequestError(rangeMessage(settings));
   }
   return checkRange(value, settings);
+}
+
+function rejectedFromQuery(event: APIGatewayProxyEvent): string | undefined {
+  const multi = event.multiValueQueryStringParameters?.[REJECTED];
+  const single = event.queryStringParameters?.[REJECTED];
+  const values = multi ?? (single !== undefined ? [single] : []);
+  if (values.length === 0) return undefined;
+  if (values.length > 1) throw new InvalidTokenRequestError(`${REJECTED} is given more than once; give it once`);
+  if (!FINGERPRINT_PATTERN.test(values[0] ?? '')) throw new InvalidTokenRequestError(REJECTED_MESSAGE);
+  return values[0];
+}
+
+function rejectedFromPayload(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
+  const value = (event as Record<string, unknown>)[REJECTED];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !FINGERPRINT_PATTERN.test(value)) throw new InvalidTokenRequestError(REJECTED_MESSAGE);
+  return value;
 }
 
 function checkRange(value: number, settings: ServeTokenSettings): number {

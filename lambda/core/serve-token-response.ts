@@ -37,6 +37,19 @@ export const UNAVAILABLE_MESSAGE =
 export const INTERNAL_ERROR_MESSAGE =
   'The token broker failed unexpectedly. Retry later; if this persists, tell the token broker operators.';
 
+/** A min_ttl above ThroughLine's token lifetime: what the caller can ask for instead. */
+export function minTtlUnattainableMessage(facts: {
+  readonly issuedLifetimeSeconds: number;
+  readonly alwaysServableMinTtlSeconds: number;
+}): string {
+  return `min_ttl is more than the lifetime ThroughLine gives its tokens (${facts.issuedLifetimeSeconds} s), so no token can ever have that much left. Ask for at most ${facts.alwaysServableMinTtlSeconds} s to be served at any time (or up to ${facts.issuedLifetimeSeconds} s right after a refresh).`;
+}
+
+/** A min_ttl above what the fresh cached token has left: the broker mints at most once per refresh window. */
+export function noTokenLongEnoughMessage(retryAfterSeconds: number): string {
+  return `The cached token has less life left than min_ttl, and the broker replaces a fresh token at most once per refresh window: retry after ${retryAfterSeconds} s (Retry-After), or ask for a smaller min_ttl.`;
+}
+
 export function tokenBody(record: TokenRecord, nowSeconds: number): TokenResponseBody {
   return {
     access_token: record.accessToken,

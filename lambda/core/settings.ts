@@ -3,6 +3,8 @@
  * config into environment variables (names and numbers only — never a credential or a token);
  * this module reads them back and fails loudly if a deployment wired them wrong.
  */
+import type { GateSettings } from './gate/gate-policy';
+
 export type ClientAuthentication = 'client_secret_post' | 'client_secret_basic';
 
 export interface UpstreamSettings {
@@ -27,6 +29,7 @@ export interface TokenSettings {
 export interface BrokerSettings {
   readonly upstream: UpstreamSettings;
   readonly token: TokenSettings;
+  readonly gate: GateSettings;
 }
 
 /** Environment variable names shared by the stack (writer) and the handlers (readers). */
@@ -69,6 +72,7 @@ export function parseSettings(raw: string): BrokerSettings {
   const root = obj(parsed, EnvVar.Settings);
   const upstream = obj(root.upstream, 'upstream');
   const token = obj(root.token, 'token');
+  const gate = obj(root.gate, 'gate');
   const num = (o: Record<string, unknown>, key: string, path: string): number => {
     const v = o[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
@@ -103,6 +107,14 @@ export function parseSettings(raw: string): BrokerSettings {
       refreshAtFraction: num(token, 'refreshAtFraction', 'token'),
       minTtlSeconds: num(token, 'minTtlSeconds', 'token'),
       maxMinTtlSeconds: num(token, 'maxMinTtlSeconds', 'token'),
+    },
+    gate: {
+      backoffBaseSeconds: num(gate, 'backoffBaseSeconds', 'gate'),
+      backoffCapSeconds: num(gate, 'backoffCapSeconds', 'gate'),
+      credentialsRejectedWaitSeconds: num(gate, 'credentialsRejectedWaitSeconds', 'gate'),
+      maxRetryAfterSeconds: num(gate, 'maxRetryAfterSeconds', 'gate'),
+      dailyRequestBudget: num(gate, 'dailyRequestBudget', 'gate'),
+      leaseSeconds: num(gate, 'leaseSeconds', 'gate'),
     },
   };
   if (settings.token.refreshAtFraction <= 0 || settings.token.refreshAtFraction >= 1) {

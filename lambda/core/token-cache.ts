@@ -43,8 +43,9 @@ export class TokenCache {
   }
 
   /**
-   * Writes the token unless a newer one (later mintedAt) is already there. Returns false when
-   * it was not written because a newer token won.
+   * Writes the token unless a newer one (later mintedAt) is already there. An item whose mintedAt
+   * is missing or not a number (unreadable: it could never be served) is replaced. Returns false
+   * when it was not written because a newer token won.
    */
   async write(record: TokenRecord): Promise<boolean> {
     const encrypted = await this.cipher.encrypt(record.accessToken);
@@ -65,9 +66,10 @@ export class TokenCache {
             ciphertext: { S: encrypted.ciphertext },
             tag: { S: encrypted.tag },
           },
-          ConditionExpression: 'attribute_not_exists(#pk) OR #mintedAt <= :mintedAt',
+          ConditionExpression:
+            'attribute_not_exists(#pk) OR NOT attribute_type(#mintedAt, :number) OR #mintedAt <= :mintedAt',
           ExpressionAttributeNames: { '#pk': CACHE_KEY_ATTRIBUTE, '#mintedAt': 'mintedAt' },
-          ExpressionAttributeValues: { ':mintedAt': { N: String(record.mintedAt) } },
+          ExpressionAttributeValues: { ':mintedAt': { N: String(record.mintedAt) }, ':number': { S: 'N' } },
         }),
       );
       return true;

@@ -49,25 +49,45 @@ export type MintDecision =
   | { readonly mint: false; readonly why: 'fresh' }
   | {
       readonly mint: true;
-      readonly why: 'empty' | 'forced' | 'not_fresh' | 'credential_version_changed' | 'below_min_ttl';
+      readonly why:
+        | 'empty'
+        | 'forced'
+        | 'not_fresh'
+        | 'credential_version_changed'
+        | 'rejected_downstream'
+        | 'cache_unreadable';
     };
 
+/** The lifetime ThroughLine gave the token (what a fresh token of the same kind would have). */
+export function issuedLifetimeSeconds(record: Pick<TokenRecord, 'mintedAt' | 'expiresAt'>): number {
+  return record.expiresAt - record.mintedAt;
+}
+
 /**
- * Whether mint-token must call ThroughLine. It mints only when the cached token is missing,
- * no longer fresh, too short-lived for the caller, or was minted with other credentials
- * (so a rotation takes effect at once) — or when an operator forces it.
+ * Whether mint-token must call ThroughLine. It mints only when the cached token is missing or
+ * unreadable, no longer fresh, was minted with other credentials (so a rotation takes effect at
+ * once), was reported rejected by ThroughLine while it is still the cached one — or when an
+ * operator forces it. A caller's min_ttl never causes a mint by itself: a fresh token is replaced
+ * at most once per refresh window, so no request pattern can spend the quota faster than that.
  */
 export function decideMint(
   record: TokenMetadata | undefined,
   currentCredentialVersionId: string,
   now: number,
-  options: { readonly force?: boolean; readonly minTtlSeconds: number },
+  options: {
+    readonly force?: boolean;
+    /** The cached token is the one a consumer reported rejected (matched by fingerprint). */
+    readonly rejectedDownstream?: boolean;
+    /** The cached item exists but could not be parsed or decrypted. */
+    readonly unreadable?: boolean;
+  } = {},
 ): MintDecision {
   if (options.force) return { mint: true, why: 'forced' };
+  if (options.unreadable) return { mint: true, why: 'cache_unreadable' };
   if (!record) return { mint: true, why: 'empty' };
   if (record.credentialVersionId !== currentCredentialVersionId)
     return { mint: true, why: 'credential_version_changed' };
   if (!isFresh(record, now)) return { mint: true, why: 'not_fresh' };
-  if (!isServable(record, now, options.minTtlSeconds)) return { mint: true, why: 'below_min_ttl' };
+  if (options.rejectedDownstream) return { mint: true, why: 'rejected_downstream' };
   return { mint: false, why: 'fresh' };
 }

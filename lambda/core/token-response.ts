@@ -46,7 +46,7 @@ export function validateTokenResponse(body: unknown, settings: TokenSettings): V
   return { accessToken, ...lifetimeOf(json.expires_in, settings) };
 }
 
-/** expires_in may be a number or a numeric string; missing or unusable → default; absurd → capped. */
+/** expires_in may be a number or a numeric string; missing or not a number → default; below 1 → bad response; absurd → capped. */
 export function lifetimeOf(
   expiresIn: unknown,
   settings: Pick<TokenSettings, 'defaultLifetimeSeconds' | 'maxLifetimeSeconds'>,
@@ -54,11 +54,18 @@ export function lifetimeOf(
   const value =
     typeof expiresIn === 'number'
       ? expiresIn
-      : typeof expiresIn === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(expiresIn)
+      : typeof expiresIn === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(expiresIn)
         ? Number(expiresIn)
         : Number.NaN;
-  if (!Number.isFinite(value) || value < 1) {
+  if (!Number.isFinite(value)) {
     return { lifetimeSeconds: settings.defaultLifetimeSeconds, lifetimeSource: 'default' };
+  }
+  // A stated lifetime below one second is a token that is already expired: a bad response, not
+  // "no lifetime given" (serving it for the default hour would hand out a dead token).
+  if (value < 1) {
+    throw new BadTokenResponseError(
+      'Token endpoint returned "expires_in" below 1 second: the token is already expired',
+    );
   }
   if (value > settings.maxLifetimeSeconds) {
     return { lifetimeSeconds: settings.maxLifetimeSeconds, lifetimeSource: 'capped' };

@@ -3,18 +3,22 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { CredentialStore } from '../core/credential-store';
-import { parseMintTokenRequest } from '../core/mint-token-request';
+import { GateStore } from '../core/gate/gate-store';
+import { UpstreamGate } from '../core/gate/upstream-gate';
+import { entryPointOf, parseMintTokenRequest } from '../core/mint-token-request';
 import { EnvVar, parseSettings, requireEnv } from '../core/settings';
 import { createLogger, createMetrics } from '../core/telemetry';
 import { TokenCache } from '../core/token-cache';
 import { TokenCipher } from '../core/token-cipher';
-import { type EnsureTokenResult, errorFields, TokenMinter } from '../core/token-minter';
+import { type EnsureTokenResult, errorFields, type GateView, TokenMinter } from '../core/token-minter';
 import type { TokenMetadata } from '../core/token-record';
 
 /**
  * mint-token: the only function (with rotate-credentials) that can read the client credentials.
- * Invoked by serve-token on a cache miss, by the scheduled refresh and by operators. Reserved
- * concurrency 1 serialises invocations, so a stampede becomes a queue of cheap "already fresh" calls.
+ * Invoked by serve-token on a cache miss, by the scheduled refresh and the rotation function (the
+ * serving entry point: the unqualified function) and by operators (the `operator` alias, for force,
+ * flush and gate overrides). Every request to ThroughLine passes the fleet-wide upstream gate, whose
+ * lease also serialises mints, so a stampede costs one upstream call without reserved concurrency.
  * Its response never contains the token: callers read it from the encrypted cache.
  */
 const logger = createLogger();
@@ -25,12 +29,16 @@ const credentials = new CredentialStore(
   new SecretsManagerClient({}),
   requireEnv(process.env, EnvVar.CredentialsSecretArn),
 );
+const dynamo = new DynamoDBClient({});
 const cache = new TokenCache(
-  new DynamoDBClient({}),
+  dynamo,
   tableName,
   new TokenCipher(new KMSClient({}), requireEnv(process.env, EnvVar.TokenKeyArn), tableName),
 );
-const minter = new TokenMinter({ settings, credentials, cache, logger, metrics });
+const gate = new UpstreamGate(new GateStore(dynamo, tableName), settings.gate, {
+  onCorrupt: () => logger.error('Upstream gate item unparseable; it is replaced by a fresh gate on the next write'),
+});
+const minter = new TokenMinter({ settings, credentials, cache, gate, logger, metrics });
 
 /** Time kept back from the Lambda timeout to write the cache and flush metrics after the last attempt. */
 const SAFETY_MARGIN_MS = 3_000;
@@ -38,25 +46,34 @@ const SAFETY_MARGIN_MS = 3_000;
 export type MintTokenResponse =
   | EnsureTokenResult
   | { readonly outcome: 'flushed'; readonly removed: boolean }
-  | { readonly outcome: 'described'; readonly cached: TokenMetadata | null };
+  | { readonly outcome: 'described'; readonly cached: TokenMetadata | null; readonly gate: GateView };
 
 export async function handler(event: unknown, context: Context): Promise<MintTokenResponse> {
   logger.addContext(context);
   try {
-    const request = parseMintTokenRequest(event);
-    logger.info('mint-token invoked', { request });
+    const entryPoint = entryPointOf(context.invokedFunctionArn);
+    const request = parseMintTokenRequest(event, entryPoint, settings.token);
+    logger.info('mint-token invoked', { request, entryPoint });
     if (request.action === 'flush') {
       const removed = await cache.flush();
       logger.warn('Token cache flushed', { removed, requestedBy: request.requestedBy });
       return { outcome: 'flushed', removed };
     }
     if (request.action === 'describe') {
-      return { outcome: 'described', cached: (await cache.readMetadata()) ?? null };
+      const [cached, state] = await Promise.all([cache.readMetadata(), gate.describe()]);
+      return { outcome: 'described', cached: cached ?? null, gate: minter.gateView(state) };
     }
+    const lambdaDeadlineMs = Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
+    const callerDeadlineMs =
+      request.waitBudgetMs !== undefined ? Date.now() + request.waitBudgetMs : Number.POSITIVE_INFINITY;
     return await minter.ensureToken({
       ...(request.force !== undefined ? { force: request.force } : {}),
-      ...(request.minTtlSeconds !== undefined ? { minTtlSeconds: request.minTtlSeconds } : {}),
-      deadlineMs: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
+      ...(request.overrideReason !== undefined ? { overrideReason: request.overrideReason } : {}),
+      ...(request.rejectedFingerprint !== undefined ? { rejectedFingerprint: request.rejectedFingerprint } : {}),
+      ...(request.verifyCache !== undefined ? { verifyCache: request.verifyCache } : {}),
+      ...(request.requestedBy !== undefined ? { requestedBy: request.requestedBy } : {}),
+      invocationId: context.awsRequestId,
+      deadlineMs: Math.min(lambdaDeadlineMs, callerDeadlineMs),
     });
   } catch (error) {
     // ensureToken has logged and counted its own failures; anything else is logged here once.

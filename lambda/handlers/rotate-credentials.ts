@@ -6,7 +6,7 @@ import { CredentialRotation } from '../core/rotation/credential-rotation';
 import { parseRotationEvent } from '../core/rotation/rotation-event';
 import { EnvVar, parseSettings, requireEnv } from '../core/settings';
 import { createLogger, createMetrics } from '../core/telemetry';
-import { type EnsureTokenResult, errorFields } from '../core/token-minter';
+import { errorFields } from '../core/token-minter';
 
 /**
  * rotate-credentials: Secrets Manager's rotation function for the ThroughLine credentials secret.
@@ -24,7 +24,7 @@ const rotation = new CredentialRotation({
   secrets: new SecretsManagerClient({}),
   secretArn: requireEnv(process.env, EnvVar.CredentialsSecretArn),
   settings: parseSettings(requireEnv(process.env, EnvVar.Settings)),
-  refreshCache: async (request) => mintToken.invoke<EnsureTokenResult>(request),
+  refreshCache: async (request) => mintToken.obtain(request),
   logger,
   metrics,
 });

@@ -15,6 +15,8 @@ import {
   type DirectTokenResult,
   errorBody,
   INTERNAL_ERROR_MESSAGE,
+  minTtlUnattainableMessage,
+  noTokenLongEnoughMessage,
   tokenBody,
   UNAVAILABLE_MESSAGE,
 } from '../core/serve-token-response';
@@ -65,12 +67,22 @@ export async function handler(
   let audit: Record<string, unknown> = { channel: viaApi ? 'api' : 'lambda-invoke' };
   try {
     const request = parseServeTokenRequest(event, settings);
-    audit = { caller: request.caller, minTtlSeconds: request.minTtlSeconds };
+    audit = {
+      caller: request.caller,
+      minTtlSeconds: request.minTtlSeconds,
+      ...(request.rejectedFingerprint ? { reportedRejected: true } : {}),
+    };
     const deadlineMs = Math.min(
       startedMs + settings.requestBudgetMs,
       startedMs + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS,
     );
-    const outcome = await server.getToken(request.minTtlSeconds, deadlineMs);
+    const outcome = await server.getToken(
+      {
+        minTtlSeconds: request.minTtlSeconds,
+        ...(request.rejectedFingerprint ? { rejectedFingerprint: request.rejectedFingerprint } : {}),
+      },
+      deadlineMs,
+    );
     const nowSeconds = Math.floor(Date.now() / 1000);
     if (outcome.ok) {
       const body = tokenBody(outcome.record, nowSeconds);
@@ -85,6 +97,11 @@ export async function handler(
       };
       return viaApi ? apiResponse(200, body) : body;
     }
+    if (outcome.reason === 'min_ttl_unattainable') {
+      audit = { ...audit, outcome: 'invalid_request', status: 400, reason: outcome.reason };
+      const body = errorBody('invalid_request', minTtlUnattainableMessage(outcome));
+      return viaApi ? apiResponse(400, body) : body;
+    }
     audit = {
       ...audit,
       outcome: 'unavailable',
@@ -92,7 +109,10 @@ export async function handler(
       reason: outcome.reason,
       retryAfterSeconds: outcome.retryAfterSeconds,
     };
-    const body = errorBody('token_unavailable', UNAVAILABLE_MESSAGE);
+    const body = errorBody(
+      'token_unavailable',
+      outcome.reason === 'no_token_long_enough' ? noTokenLongEnoughMessage(outcome.retryAfterSeconds) : UNAVAILABLE_MESSAGE,
+    );
     return viaApi
       ? apiResponse(503, body, outcome.retryAfterSeconds)
       : { ...body, retry_after: outcome.retryAfterSeconds };

@@ -57,6 +57,44 @@ export const upstreamSchema = z.strictObject({
   backoffCapMs: millis(100, 60_000).default(5_000),
 });
 
+/**
+ * The fleet-wide upstream gate (lambda/core/gate/): when ThroughLine may be asked next, for every
+ * caller. ThroughLine's quota (~1,000 calls a day per customer, across all its applications) is the
+ * scarce resource; these bound what an outage, a throttle or a misbehaving caller can spend.
+ */
+export const gateSchema = z.strictObject({
+  /** First wait after a failed token request; it doubles per consecutive failure (equal jitter) up to the cap. */
+  backoffBaseSeconds: seconds(1, 300).default(5),
+  /** Longest wait between probes while ThroughLine keeps failing: at the cap, 12 requests an hour at most. */
+  backoffCapSeconds: seconds(10, 3_600).default(300),
+  /** Wait after invalid_client before the same credentials are tried again (new credentials are tried at once). */
+  credentialsRejectedWaitSeconds: seconds(60, 86_400).default(900),
+  /** A Retry-After above this is honoured only this long. */
+  maxRetryAfterSeconds: seconds(60, 7 * 86_400).default(86_400),
+  /** Hard limit of token requests to ThroughLine in any rolling 24 hours (normal use is ~30). At it, nothing calls ThroughLine. */
+  dailyRequestBudget: z
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(5, { error: 'must be at least 5' })
+    .max(1_000, { error: "must be at most 1000: ThroughLine's whole daily allowance per customer" })
+    .default(200),
+});
+
+/** mint-token's deployment. */
+export const mintTokenSchema = z.strictObject({
+  /**
+   * Optional reserved concurrency. Not needed for correctness: the upstream gate's lease serialises
+   * mints. Reserving needs an account whose concurrency quota leaves 100 unreserved (new accounts
+   * often have a quota of 10, where any reservation fails the deploy).
+   */
+  reservedConcurrency: z
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(100, { error: 'must be at most 100' })
+    .optional(),
+});
+
 export const tokenSchema = z.strictObject({
   /** Lifetime assumed when the response has no usable expires_in (ThroughLine does not document it). */
   defaultLifetimeSeconds: seconds(60, 86_400).default(3_600),
@@ -98,6 +136,8 @@ export const monitoringThresholdsSchema = z.strictObject({
     .default(0.8),
   /** Token requests to ThroughLine in one hour that raise a ticket. Default: the daily budget ÷ 24. */
   upstreamRequestsPerHour: count(1, 1_000_000).optional(),
+  /** Seconds the upstream gate has been closed by consecutive failures before on-call is paged. */
+  upstreamGateClosedSeconds: seconds(60, 86_400).default(900),
   /** Seconds to expiry of the cached token below which on-call is paged (refresh is not keeping up). */
   tokenExpiryWarningSeconds: seconds(10, 3_600).default(300),
   /** Width of the anomaly-detection band of the token request volume, in standard deviations. */
@@ -255,8 +295,11 @@ export const apiSchema = z.strictObject({
    * cache: the bound on how long a refresh, rotation or flush takes to reach every instance.
    */
   l1MaxAgeSeconds: seconds(1, 300).default(30),
-  /** Time one token request may spend (cache reads, waiting for a mint). Below API Gateway's 29 s limit. */
-  requestBudgetMs: millis(1_000, 25_000).default(15_000),
+  /**
+   * Time one token request may spend (cache reads, waiting for a mint): the longest a caller waits
+   * for an answer, outages included (a 503 with Retry-After beats a long wait). Below API Gateway's 29 s limit.
+   */
+  requestBudgetMs: millis(1_000, 25_000).default(4_000),
   /** Retry-After of a 503 caused by a transient failure (upstream down, mint throttled past the budget). */
   retryAfterSeconds: seconds(1, 300).default(5),
   /** Backoff (equal jitter) between re-reads of the cache while another instance's mint is in progress. */
@@ -317,6 +360,8 @@ export const stageSchema = z
       )
       .default(90),
     upstream: upstreamSchema.default(upstreamSchema.parse({})),
+    gate: gateSchema.default(gateSchema.parse({})),
+    mintToken: mintTokenSchema.default(mintTokenSchema.parse({})),
     token: tokenSchema.default(tokenSchema.parse({})),
     monitoring: monitoringSchema.default(monitoringSchema.parse({})),
     api: apiSchema.default(apiSchema.parse({})),
@@ -386,6 +431,21 @@ export const stageSchema = z
         code: 'custom',
         path: ['refresh', 'maxRetryDelaySeconds'],
         message: 'must be at least refresh.retryIntervalSeconds',
+      });
+    }
+    const { gate } = stage;
+    if (gate.backoffCapSeconds < gate.backoffBaseSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'backoffCapSeconds'],
+        message: 'must be at least gate.backoffBaseSeconds',
+      });
+    }
+    if (gate.dailyRequestBudget > stage.monitoring.dailyUpstreamRequestBudget) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'dailyRequestBudget'],
+        message: `must be at most monitoring.dailyUpstreamRequestBudget (${stage.monitoring.dailyUpstreamRequestBudget}, ThroughLine's daily allowance): the broker must stop before ThroughLine does`,
       });
     }
     if (upstream.totalBudgetMs < upstream.requestTimeoutMs) {
@@ -461,3 +521,4 @@ export type MonitoringConfig = StageConfig['monitoring'];
 export type MonitoringThresholds = MonitoringConfig['thresholds'];
 export type ApiConfig = StageConfig['api'];
 export type RefreshConfig = StageConfig['refresh'];
+export type GateConfig = StageConfig['gate'];

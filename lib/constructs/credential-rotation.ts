@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { brokerSettingsOf } from './mint-token-function';
 import { ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
 import { EnvVar } from '../../lambda/core/settings';
 import type { StageConfig } from '../config/schema';
@@ -54,7 +55,7 @@ export class CredentialRotation extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         [EnvVar.CredentialsSecretArn]: secret.secretArn,
         [EnvVar.MintTokenFunctionName]: props.mintToken.functionName,
-        [EnvVar.Settings]: JSON.stringify({ upstream: config.upstream, token: config.token }),
+        [EnvVar.Settings]: JSON.stringify(brokerSettingsOf(config)),
       },
     });
     const role = this.handler.role;

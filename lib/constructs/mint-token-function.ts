@@ -1,9 +1,12 @@
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { EnvVar } from '../../lambda/core/settings';
+import type { GateSettings } from '../../lambda/core/gate/gate-policy';
+import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
+import { type BrokerSettings, EnvVar } from '../../lambda/core/settings';
 import type { StageConfig } from '../config/schema';
 import { BrokerFunction } from './broker-function';
 import type { CredentialStore } from './credential-store';
@@ -22,12 +25,26 @@ export interface MintTokenFunctionProps {
 /** Time beyond the upstream budget for reading the secret and cache, writing the cache, flushing metrics. */
 const OVERHEAD_SECONDS = 10;
 
+/** Margin of the gate's lease beyond one token request's timeout (reading the gate, writing the outcome). */
+const LEASE_MARGIN_SECONDS = 5;
+
 /**
- * mint-token: reads the credentials, calls ThroughLine, writes the encrypted token to the cache.
- * Reserved concurrency 1: mints are serialised, so concurrent cache misses cost one upstream call.
+ * mint-token: reads the credentials, calls ThroughLine through the fleet-wide upstream gate, writes
+ * the encrypted token to the cache. The gate's lease serialises mints (reserved concurrency is an
+ * optional extra), so concurrent cache misses cost one upstream call.
+ *
+ * Two entry points, told apart by IAM: the unqualified function (serving: serve-token, the schedule,
+ * the rotation function — a token, never a forced one) and the `operator` alias (force, flush, gate
+ * override), which only principals granted with `grantOperatorInvoke` may invoke. The function reads
+ * which one Lambda invoked from `context.invokedFunctionArn`. IAM permissions on a function can be
+ * restricted "to a specific function by function, version, or alias ARN"
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-api-permissions-ref.html), and a policy naming
+ * the unqualified ARN does not cover the alias.
  */
 export class MintTokenFunction extends Construct {
   readonly handler: BrokerFunction;
+  /** The operator entry point. */
+  readonly operatorAlias: lambda.Alias;
 
   constructor(scope: Construct, id: string, props: MintTokenFunctionProps) {
     super(scope, id);
@@ -36,7 +53,9 @@ export class MintTokenFunction extends Construct {
       handlerName: 'mint-token',
       description: 'Mints ThroughLine access tokens (client credentials) into the encrypted token cache',
       timeout: Duration.seconds(Math.ceil(config.upstream.totalBudgetMs / 1000) + OVERHEAD_SECONDS),
-      reservedConcurrentExecutions: 1,
+      ...(config.mintToken.reservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: config.mintToken.reservedConcurrency }
+        : {}),
       key: props.key,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
@@ -45,16 +64,51 @@ export class MintTokenFunction extends Construct {
         [EnvVar.CredentialsSecretArn]: props.credentialStore.secret.secretArn,
         [EnvVar.TokenTableName]: props.tokenCache.table.tableName,
         [EnvVar.TokenKeyArn]: props.key.keyArn,
-        [EnvVar.Settings]: JSON.stringify({ upstream: config.upstream, token: config.token }),
+        [EnvVar.Settings]: JSON.stringify(brokerSettingsOf(config)),
       },
     });
     props.credentialStore.grantRead(this.handler.role);
     props.tokenCache.grantTokenAccess(this.handler.role, 'readWrite');
 
-    Validations.of(this.handler.function.node.defaultChild as CfnFunction).acknowledge({
+    this.operatorAlias = new lambda.Alias(this, 'OperatorAlias', {
+      aliasName: OPERATOR_ALIAS,
+      version: this.handler.function.currentVersion,
+      description: 'Operator entry point of mint-token: force, flush, gate override (operators only)',
+    });
+
+    Validations.of(this.handler.function.node.defaultChild as lambda.CfnFunction).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason:
         'mint-token is only invoked synchronously (serve-token, Step Functions, operators); each caller receives and handles the failure, so there is no asynchronous event to dead-letter.',
     });
   }
+
+  /** The serving entry point: the unqualified function only (no versions or aliases, so not the operator alias). */
+  grantServingInvoke(role: iam.IRole, sid: string): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid,
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.handler.function.functionArn],
+      }),
+    );
+  }
+
+  /** The operator entry point (force, flush, gate override): for operator roles, never for a broker function. */
+  grantOperatorInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [this.operatorAlias.functionArn],
+    });
+  }
+}
+
+/** The runtime settings mint-token and the rotation function read (lambda/core/settings.ts). */
+export function brokerSettingsOf(config: StageConfig): BrokerSettings {
+  const gate: GateSettings = {
+    ...config.gate,
+    leaseSeconds: Math.ceil(config.upstream.requestTimeoutMs / 1000) + LEASE_MARGIN_SECONDS,
+  };
+  return { upstream: config.upstream, token: config.token, gate };
 }

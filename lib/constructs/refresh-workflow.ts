@@ -17,10 +17,12 @@ import type { RefreshConfig } from '../config/schema';
 export const REFRESH_PAYLOAD: MintTokenRequest = { action: 'refresh', requestedBy: 'schedule' };
 
 /**
- * Errors worth another attempt: the Lambda service's own transient failures and throttles (mint-token
- * has reserved concurrency 1, so a concurrent serve-token mint throttles us), and the broker's
- * retryable errors. Everything else — InvalidClientError above all — goes straight to on-call:
- * retrying rejected credentials burns quota and cannot succeed.
+ * Errors worth another attempt: the Lambda service's own transient failures and throttles (when
+ * mint-token has reserved concurrency, a concurrent mint throttles us) and the broker's cache errors.
+ * ThroughLine's own transient failures are not errors here: mint-token answers them with
+ * `{"outcome":"deferred"}` and the upstream gate decides when ThroughLine is asked again, so the
+ * workflow never retries against a failing upstream. Everything else — InvalidClientError above
+ * all — goes straight to on-call: retrying rejected credentials burns quota and cannot succeed.
  */
 export const TRANSIENT_ERRORS = [
   'Lambda.ServiceException',
@@ -28,7 +30,6 @@ export const TRANSIENT_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.ClientExecutionTimeoutException',
   'Lambda.TooManyRequestsException',
-  'UpstreamUnavailableError',
   'TokenCacheError',
 ] as const;
 
@@ -125,7 +126,19 @@ export class RefreshWorkflow extends Construct {
       comment: 'Refreshes the cached ThroughLine access token ahead of expiry',
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(
-        refreshToken.next(new sfn.Succeed(this, 'Refreshed', { comment: 'The cache holds a fresh token' })),
+        refreshToken.next(
+          new sfn.Choice(this, 'GateClosed?', {
+            comment: 'mint-token answers a closed upstream gate with outcome "deferred": a known state, not a failure',
+          })
+            .when(
+              sfn.Condition.stringEquals('$.outcome', 'deferred'),
+              new sfn.Succeed(this, 'Deferred', {
+                comment:
+                  'ThroughLine is backing off (failures, Retry-After or the daily budget): no retry here; the gate alarms (UpstreamGateClosed, UpstreamBudget*) page when it lasts',
+              }),
+            )
+            .otherwise(new sfn.Succeed(this, 'Refreshed', { comment: 'The cache holds a fresh token' })),
+        ),
       ),
       // Backstop only: the task timeout and retry budget end a run well before this.
       timeout: Duration.minutes(30),

@@ -61,14 +61,9 @@ export class ServeTokenFunction extends Construct {
       },
     });
     props.tokenCache.grantTokenAccess(this.handler.role, 'read');
-    // The unqualified function only: no versions or aliases (grantInvoke would add "<arn>:*").
-    this.handler.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeMintToken',
-        actions: ['lambda:InvokeFunction'],
-        resources: [mintFunction.functionArn],
-      }),
-    );
+    // The serving entry point only: the unqualified function, never its operator alias (grantInvoke
+    // would add "<arn>:*"). So a compromised serve-token can ask for a token, never force one.
+    props.mintToken.grantServingInvoke(this.handler.role, 'InvokeMintToken');
 
     Validations.of(this.handler.function.node.defaultChild as CfnFunction).acknowledge({
       id: 'Serverless-LambdaDLQ',

@@ -142,6 +142,67 @@ export const ALARM_CATALOG: readonly AlarmSpec[] = [
   },
   {
     scope: 'broker',
+    id: 'UpstreamGateClosed',
+    severity: 'page',
+    summary:
+      'Token requests to ThroughLine have been failing for longer than the threshold: the upstream gate is holding every caller back (probing with capped backoff). Callers are served the cached token while it lasts, then get 503.',
+    runbook: Runbook.UpstreamGateClosed,
+    metric: ({ broker }) => broker.upstreamGateClosedSeconds(),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.upstreamGateClosedSeconds,
+    },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'Every mint-token invocation reports it and the schedule invokes mint-token every few minutes; silence means mint-token is not running, which the refresh-workflow and token-staleness alarms report.',
+    },
+  },
+  {
+    scope: 'broker',
+    id: 'UpstreamGateBudgetHalf',
+    severity: 'ticket',
+    summary:
+      "Half of the gate's hard daily budget of token requests to ThroughLine is spent in the last 24 hours (normal use is a few percent): something is minting far too often.",
+    runbook: Runbook.UpstreamGateBudget,
+    metric: ({ broker }) => broker.upstreamBudgetUsedPercent(),
+    condition: { kind: 'threshold', comparison: AT_LEAST, threshold: () => 50 },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'Every mint-token invocation reports it; silence means nothing was minted or checked, which spends no budget.',
+    },
+  },
+  {
+    scope: 'broker',
+    id: 'UpstreamGateBudgetReached',
+    severity: 'page',
+    summary:
+      "The gate's hard daily budget of token requests to ThroughLine is spent: the broker does not call ThroughLine until the rolling 24-hour window frees up; callers get the cached token while it lasts, then 503.",
+    runbook: Runbook.UpstreamGateBudget,
+    metric: ({ broker }) => broker.upstreamBudgetUsedPercent(),
+    condition: { kind: 'threshold', comparison: AT_LEAST, threshold: () => 100 },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'Every mint-token invocation reports it; silence means nothing was minted or checked, which spends no budget.',
+    },
+  },
+  {
+    scope: 'broker',
+    id: 'UpstreamGateOverridden',
+    severity: 'ticket',
+    summary:
+      'An operator overrode the upstream gate (token refresh --override-gate): ThroughLine was called despite backoff, Retry-After or the daily budget. Check the reason was sound.',
+    runbook: Runbook.UpstreamGateOverridden,
+    metric: ({ broker }) => broker.upstreamGateOverridden(),
+    condition: { kind: 'threshold', comparison: AT_LEAST, threshold: () => 1 },
+    evaluationPeriods: 1,
+    missingData: { treat: cloudwatch.TreatMissingData.NOT_BREACHING, why: NO_EVENTS_IS_FINE },
+  },
+  {
+    scope: 'broker',
     id: 'UpstreamHourlyBurn',
     severity: 'ticket',
     summary:

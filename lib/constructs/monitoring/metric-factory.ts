@@ -74,6 +74,33 @@ export function brokerMetrics(serviceName: string) {
         period,
         'Cached token: seconds to expiry (min)',
       ),
+    upstreamGateClosedSeconds: (period = STANDARD_PERIOD) =>
+      metric(
+        MetricName.UpstreamGateClosedSeconds,
+        cloudwatch.Stats.MAXIMUM,
+        period,
+        'Upstream gate: seconds failing (max)',
+      ),
+    upstreamRequestsLast24Hours: (period = STANDARD_PERIOD) =>
+      metric(
+        MetricName.UpstreamRequestsLast24Hours,
+        cloudwatch.Stats.MAXIMUM,
+        period,
+        'Upstream requests in the rolling 24 h (gate count, max)',
+      ),
+    upstreamBudgetUsedPercent: (period = STANDARD_PERIOD) =>
+      metric(
+        MetricName.UpstreamBudgetUsedPercent,
+        cloudwatch.Stats.MAXIMUM,
+        period,
+        "Gate's daily request budget used (%, max)",
+      ),
+    upstreamDeferred: (period = STANDARD_PERIOD) =>
+      metric(MetricName.UpstreamDeferred, cloudwatch.Stats.SUM, period, 'Requests held back by the gate'),
+    upstreamBudgetExhausted: (period = STANDARD_PERIOD) =>
+      metric(MetricName.UpstreamBudgetExhausted, cloudwatch.Stats.SUM, period, 'Refused for the daily budget'),
+    upstreamGateOverridden: (period = STANDARD_PERIOD) =>
+      metric(MetricName.UpstreamGateOverridden, cloudwatch.Stats.SUM, period, 'Gate overrides by operators'),
     credentialAgeDays: (period = Duration.days(1)) =>
       metric(MetricName.CredentialAgeDays, cloudwatch.Stats.MAXIMUM, period, 'Credential age (days)'),
   };
