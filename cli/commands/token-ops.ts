@@ -32,7 +32,9 @@ export function registerTokenOpsCommands(token: Command, io: CliIo): void {
     .option('--reason <text>', 'why the gate is overridden (logged and counted; raises a ticket)')
     .action(async (options: { force: boolean; overrideGate: boolean; reason?: string }, command: Command) => {
       if (options.overrideGate && (options.reason === undefined || options.reason.trim().length < 3)) {
-        throw new Error('--override-gate needs --reason "<why>" (at least 3 characters): overrides are logged and raise a ticket');
+        throw new Error(
+          '--override-gate needs --reason "<why>" (at least 3 characters): overrides are logged and raise a ticket',
+        );
       }
       if (!options.overrideGate && options.reason !== undefined) {
         throw new Error('--reason is only used with --override-gate');
@@ -64,7 +66,9 @@ export function registerTokenOpsCommands(token: Command, io: CliIo): void {
 
   token
     .command('status')
-    .description('Show the cached token (metadata only) and the upstream gate: open or closed, until when, why')
+    .description(
+      'Show the cached token (metadata only) and the upstream gate: open or closed, until when, why',
+    )
     .action(async (_options: unknown, command: Command) => {
       const admin = await tokenAdminFor(globalOptions(command), io);
       const { cached, gate } = await admin.status();

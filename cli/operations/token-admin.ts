@@ -36,8 +36,11 @@ export class TokenAdmin {
    * Brings the cache up to date; with `force`, mints even if the cached token is fresh. Throws
    * MintDeferredError (when ThroughLine may be asked again, and why) if the upstream gate is closed.
    */
-  async refresh(options: RefreshOptions | boolean = {}): Promise<Exclude<EnsureTokenResult, { outcome: 'deferred' }>> {
-    const { force, overrideReason } = typeof options === 'boolean' ? { force: options, overrideReason: undefined } : options;
+  async refresh(
+    options: RefreshOptions | boolean = {},
+  ): Promise<Exclude<EnsureTokenResult, { outcome: 'deferred' }>> {
+    const { force, overrideReason } =
+      typeof options === 'boolean' ? { force: options, overrideReason: undefined } : options;
     return this.mintToken.obtain(
       {
         action: 'refresh',
@@ -88,6 +91,8 @@ export function describeGate(gate: GateView, nowMs: number = Date.now()): string
   if (gate.open) {
     return `Upstream gate open (${gate.consecutiveFailures > 0 ? `${gate.consecutiveFailures} failure(s) in a row, the next request is the probe` : 'no recent failures'}); ${budget}.`;
   }
-  const why = gate.lastFailure ? `after ${gate.consecutiveFailures} failure(s), last: ${gate.lastFailure.replace(/_/g, ' ')}` : 'budget';
+  const why = gate.lastFailure
+    ? `after ${gate.consecutiveFailures} failure(s), last: ${gate.lastFailure.replace(/_/g, ' ')}`
+    : 'budget';
   return `Upstream gate closed until ${describeTime(gate.closedUntil ?? 0, nowMs)} (${why}); ${budget}.`;
 }

@@ -108,7 +108,9 @@ export function parseMintTokenRequest(
   }
   if (
     e.overrideReason !== undefined &&
-    (typeof e.overrideReason !== 'string' || e.overrideReason.trim().length < 3 || e.overrideReason.length > 256)
+    (typeof e.overrideReason !== 'string' ||
+      e.overrideReason.trim().length < 3 ||
+      e.overrideReason.length > 256)
   ) {
     problems.push('"overrideReason" must be a reason of 3 to 256 characters');
   }
@@ -121,7 +123,8 @@ export function parseMintTokenRequest(
   if (entryPoint === 'serving') {
     // Enforced here and by IAM: only operator principals may invoke the operator alias.
     if (e.force === true) problems.push('"force" is for operators: invoke the operator alias');
-    if (e.overrideReason !== undefined) problems.push('"overrideReason" is for operators: invoke the operator alias');
+    if (e.overrideReason !== undefined)
+      problems.push('"overrideReason" is for operators: invoke the operator alias');
     if (e.action === 'flush') problems.push('"flush" is for operators: invoke the operator alias');
   }
   if (problems.length > 0)

@@ -130,7 +130,8 @@ function rejectedFromQuery(event: APIGatewayProxyEvent): string | undefined {
   const single = event.queryStringParameters?.[REJECTED];
   const values = multi ?? (single !== undefined ? [single] : []);
   if (values.length === 0) return undefined;
-  if (values.length > 1) throw new InvalidTokenRequestError(`${REJECTED} is given more than once; give it once`);
+  if (values.length > 1)
+    throw new InvalidTokenRequestError(`${REJECTED} is given more than once; give it once`);
   if (!FINGERPRINT_PATTERN.test(values[0] ?? '')) throw new InvalidTokenRequestError(REJECTED_MESSAGE);
   return values[0];
 }
@@ -139,7 +140,8 @@ function rejectedFromPayload(event: unknown): string | undefined {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
   const value = (event as Record<string, unknown>)[REJECTED];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !FINGERPRINT_PATTERN.test(value)) throw new InvalidTokenRequestError(REJECTED_MESSAGE);
+  if (typeof value !== 'string' || !FINGERPRINT_PATTERN.test(value))
+    throw new InvalidTokenRequestError(REJECTED_MESSAGE);
   return value;
 }
 

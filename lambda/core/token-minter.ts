@@ -133,7 +133,11 @@ export class TokenMinter {
       let lastState = gateState;
       let cached = view.cached;
       for (;;) {
-        const acquisition = await gate.acquire({ owner, credentialVersionId: credentials.versionId, override });
+        const acquisition = await gate.acquire({
+          owner,
+          credentialVersionId: credentials.versionId,
+          override,
+        });
         lastState = acquisition.state;
         if (!acquisition.admitted) {
           const waitMs = acquisition.retryAtMs - this.now();
@@ -172,14 +176,21 @@ export class TokenMinter {
 
         attempts += 1;
         const attemptStartedMs = this.now();
-        const timeoutMs = Math.max(1, Math.min(settings.upstream.requestTimeoutMs, deadlineMs - attemptStartedMs));
+        const timeoutMs = Math.max(
+          1,
+          Math.min(settings.upstream.requestTimeoutMs, deadlineMs - attemptStartedMs),
+        );
         metrics.addMetric(MetricName.UpstreamTokenRequest, MetricUnit.Count, 1);
         let validated: ReturnType<typeof validateTokenResponse>;
         try {
           const body = await requestClientCredentialsToken(credentials, settings.upstream, timeoutMs);
           validated = validateTokenResponse(body, settings.token);
         } catch (error) {
-          metrics.addMetric(MetricName.UpstreamLatency, MetricUnit.Milliseconds, this.now() - attemptStartedMs);
+          metrics.addMetric(
+            MetricName.UpstreamLatency,
+            MetricUnit.Milliseconds,
+            this.now() - attemptStartedMs,
+          );
           if (!(error instanceof BrokerError)) {
             await gate.release(owner);
             throw error;
@@ -188,7 +199,8 @@ export class TokenMinter {
             ok: false,
             reason: error.reason,
             status: (error as { status?: number }).status,
-            retryAfterSeconds: error instanceof UpstreamUnavailableError ? error.retryAfterSeconds : undefined,
+            retryAfterSeconds:
+              error instanceof UpstreamUnavailableError ? error.retryAfterSeconds : undefined,
             credentialVersionId: credentials.versionId,
           });
           if (!error.retryable) throw error;
@@ -219,7 +231,9 @@ export class TokenMinter {
         };
         const written = await this.deps.cache.write(record);
         // A lost conditional write means a newer token is stored: report that one, not ours.
-        const metadata = written ? metadataOf(record) : ((await this.deps.cache.readMetadata()) ?? metadataOf(record));
+        const metadata = written
+          ? metadataOf(record)
+          : ((await this.deps.cache.readMetadata()) ?? metadataOf(record));
         const why = decision.why as Exclude<MintDecision['why'], 'fresh'>;
         this.recordMint(validated.lifetimeSeconds, validated.lifetimeSource);
         logger.info('Token minted', {
@@ -253,7 +267,8 @@ export class TokenMinter {
     const { logger, cache } = this.deps;
     const needsToken = options.verifyCache === true || options.rejectedFingerprint !== undefined;
     try {
-      if (!needsToken) return { cached: await cache.readMetadata(), unreadable: false, rejectedDownstream: false };
+      if (!needsToken)
+        return { cached: await cache.readMetadata(), unreadable: false, rejectedDownstream: false };
       const record = await cache.read();
       return {
         cached: record ? metadataOf(record) : undefined,
@@ -288,9 +303,15 @@ export class TokenMinter {
     const single = metrics.singleMetric();
     single.addDimension(REASON_DIMENSION, reason);
     single.addMetric(MetricName.UpstreamDeferred, MetricUnit.Count, 1);
-    if (reason === 'budget_exhausted') metrics.addMetric(MetricName.UpstreamBudgetExhausted, MetricUnit.Count, 1);
+    if (reason === 'budget_exhausted')
+      metrics.addMetric(MetricName.UpstreamBudgetExhausted, MetricUnit.Count, 1);
     const gate = this.gateView(state);
-    logger.warn('Upstream gate closed: ThroughLine not asked', { reason, retryAfterSeconds, attempted, gate });
+    logger.warn('Upstream gate closed: ThroughLine not asked', {
+      reason,
+      retryAfterSeconds,
+      attempted,
+      gate,
+    });
     return { outcome: 'deferred', reason, retryAfterSeconds, attempted, gate, cached: cached ?? null };
   }
 
@@ -304,7 +325,9 @@ export class TokenMinter {
       ...(state.lastFailure ? { lastFailure: state.lastFailure.reason } : {}),
       requestsLast24Hours: requestsInWindow(state, nowMs),
       dailyRequestBudget: this.deps.settings.gate.dailyRequestBudget,
-      ...(state.issuedLifetimeSeconds !== undefined ? { issuedLifetimeSeconds: state.issuedLifetimeSeconds } : {}),
+      ...(state.issuedLifetimeSeconds !== undefined
+        ? { issuedLifetimeSeconds: state.issuedLifetimeSeconds }
+        : {}),
     };
   }
 
@@ -324,9 +347,17 @@ export class TokenMinter {
       );
     }
     if (credentialsCreated) {
-      metrics.addMetric(MetricName.CredentialAgeDays, MetricUnit.Count, credentialAgeDays(credentialsCreated, this.now()));
+      metrics.addMetric(
+        MetricName.CredentialAgeDays,
+        MetricUnit.Count,
+        credentialAgeDays(credentialsCreated, this.now()),
+      );
     }
-    metrics.addMetric(MetricName.UpstreamGateClosedSeconds, MetricUnit.Seconds, closedForSeconds(gateState, this.now()));
+    metrics.addMetric(
+      MetricName.UpstreamGateClosedSeconds,
+      MetricUnit.Seconds,
+      closedForSeconds(gateState, this.now()),
+    );
     const requests = requestsInWindow(gateState, this.now());
     metrics.addMetric(MetricName.UpstreamRequestsLast24Hours, MetricUnit.Count, requests);
     metrics.addMetric(

@@ -109,7 +109,8 @@ export class TokenServer {
     const { metrics } = this.deps;
     metrics.addMetric(MetricName.TokenRequest, MetricUnit.Count, 1);
     if (options.rejectedFingerprint) metrics.addMetric(MetricName.RejectedTokenReported, MetricUnit.Count, 1);
-    const outcome = this.fromL1(options) ??
+    const outcome =
+      this.fromL1(options) ??
       (await this.acquisitions.run(`${options.minTtlSeconds}/${options.rejectedFingerprint ?? ''}`, () =>
         this.acquire(options, deadlineMs),
       ));
@@ -141,7 +142,8 @@ export class TokenServer {
     if (!entry) return undefined;
     const record = entry.record;
     if (record && this.isRejected(record, options)) return undefined;
-    if (record && this.canServeFresh(record, options.minTtlSeconds)) return { ok: true, record, source: 'l1' };
+    if (record && this.canServeFresh(record, options.minTtlSeconds))
+      return { ok: true, record, source: 'l1' };
     if (record) {
       const refusal = this.minTtlRefusal(record, options.minTtlSeconds);
       if (refusal) return refusal;
@@ -176,7 +178,9 @@ export class TokenServer {
     const { settings, logger, metrics } = this.deps;
     const ensure: EnsureRequest = {
       minTtlSeconds,
-      ...(rejected && options.rejectedFingerprint ? { rejectedFingerprint: options.rejectedFingerprint } : {}),
+      ...(rejected && options.rejectedFingerprint
+        ? { rejectedFingerprint: options.rejectedFingerprint }
+        : {}),
       ...(read.readable ? {} : { verifyCache: true }),
     };
     for (let retry = 0; ; retry++) {
@@ -260,7 +264,8 @@ export class TokenServer {
         const reread = await this.readL2();
         if (reread.readable) record = reread.record;
         const usable = this.usable(record, options);
-        if (usable && this.canServeFresh(usable, minTtlSeconds)) return { ok: true, record: usable, source: 'l2' };
+        if (usable && this.canServeFresh(usable, minTtlSeconds))
+          return { ok: true, record: usable, source: 'l2' };
         return this.servableOr(usable, minTtlSeconds, { reason: 'mint_failed', retryAfterSeconds });
       }
     }
@@ -299,7 +304,10 @@ export class TokenServer {
   }
 
   private isRejected(record: TokenRecord, options: TokenRequestOptions): boolean {
-    return options.rejectedFingerprint !== undefined && tokenFingerprint(record.accessToken) === options.rejectedFingerprint;
+    return (
+      options.rejectedFingerprint !== undefined &&
+      tokenFingerprint(record.accessToken) === options.rejectedFingerprint
+    );
   }
 
   private coolingDown(): boolean {

@@ -36,7 +36,8 @@ const cache = new TokenCache(
   new TokenCipher(new KMSClient({}), requireEnv(process.env, EnvVar.TokenKeyArn), tableName),
 );
 const gate = new UpstreamGate(new GateStore(dynamo, tableName), settings.gate, {
-  onCorrupt: () => logger.error('Upstream gate item unparseable; it is replaced by a fresh gate on the next write'),
+  onCorrupt: () =>
+    logger.error('Upstream gate item unparseable; it is replaced by a fresh gate on the next write'),
 });
 const minter = new TokenMinter({ settings, credentials, cache, gate, logger, metrics });
 
@@ -69,7 +70,9 @@ export async function handler(event: unknown, context: Context): Promise<MintTok
     return await minter.ensureToken({
       ...(request.force !== undefined ? { force: request.force } : {}),
       ...(request.overrideReason !== undefined ? { overrideReason: request.overrideReason } : {}),
-      ...(request.rejectedFingerprint !== undefined ? { rejectedFingerprint: request.rejectedFingerprint } : {}),
+      ...(request.rejectedFingerprint !== undefined
+        ? { rejectedFingerprint: request.rejectedFingerprint }
+        : {}),
       ...(request.verifyCache !== undefined ? { verifyCache: request.verifyCache } : {}),
       ...(request.requestedBy !== undefined ? { requestedBy: request.requestedBy } : {}),
       invocationId: context.awsRequestId,

@@ -111,7 +111,9 @@ export async function handler(
     };
     const body = errorBody(
       'token_unavailable',
-      outcome.reason === 'no_token_long_enough' ? noTokenLongEnoughMessage(outcome.retryAfterSeconds) : UNAVAILABLE_MESSAGE,
+      outcome.reason === 'no_token_long_enough'
+        ? noTokenLongEnoughMessage(outcome.retryAfterSeconds)
+        : UNAVAILABLE_MESSAGE,
     );
     return viaApi
       ? apiResponse(503, body, outcome.retryAfterSeconds)

@@ -128,7 +128,8 @@ export class RefreshWorkflow extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(
         refreshToken.next(
           new sfn.Choice(this, 'GateClosed?', {
-            comment: 'mint-token answers a closed upstream gate with outcome "deferred": a known state, not a failure',
+            comment:
+              'mint-token answers a closed upstream gate with outcome "deferred": a known state, not a failure',
           })
             .when(
               sfn.Condition.stringEquals('$.outcome', 'deferred'),

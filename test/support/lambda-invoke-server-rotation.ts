@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type InvokeOutcome, invokeBundled } from './invoke-bundled';
+import { invokedFunctionArn, invokeTargetOf } from './lambda-qualifier';
 
 /** A function the server can run: a bundled handler and the environment it runs with. */
 export interface LocalFunction {
   readonly bundle: string;
   readonly env: Record<string, string>;
+  /** Aliases the function has (e.g. mint-token's "operator"); other qualifiers are not found. */
+  readonly aliases?: readonly string[];
 }
 
 export interface RecordedInvocation {
@@ -84,11 +87,16 @@ export class LambdaInvokeServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    const match = INVOKE_PATH.exec(new URL(req.url ?? '/', 'http://local').pathname);
-    // FunctionName may be a name or an ARN (Step Functions passes the ARN).
-    const requested = match ? decodeURIComponent(match[1] as string) : undefined;
-    const name = requested?.replace(/^arn:[^:]+:lambda:[^:]*:\d*:function:([^:]+)(:.*)?$/, '$1');
-    const fn = name ? this.functions.get(name) : undefined;
+    const url = new URL(req.url ?? '/', 'http://local');
+    const match = INVOKE_PATH.exec(url.pathname);
+    // FunctionName may be a name or an ARN (Step Functions passes the ARN), with an alias suffix.
+    const target = match ? invokeTargetOf(match[1] as string, url.searchParams.get('Qualifier')) : undefined;
+    const name = target?.name;
+    const found = name ? this.functions.get(name) : undefined;
+    const fn =
+      found && (target?.qualifier === undefined || (found.aliases ?? []).includes(target.qualifier))
+        ? found
+        : undefined;
     if (req.method !== 'POST' || !name || !fn) {
       res.writeHead(404, {
         'content-type': 'application/json',
@@ -117,7 +125,14 @@ export class LambdaInvokeServer {
     this.running.add(name);
     let outcome: InvokeOutcome;
     try {
-      outcome = await invokeBundled({ bundle: fn.bundle, env: fn.env, events: [payload] });
+      outcome = await invokeBundled({
+        bundle: fn.bundle,
+        env: {
+          ...fn.env,
+          LOCAL_INVOKED_FUNCTION_ARN: invokedFunctionArn(target as NonNullable<typeof target>),
+        },
+        events: [payload],
+      });
     } finally {
       this.running.delete(name);
     }

@@ -1,12 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { InvocationResult } from './invoke-bundled';
+import { invokedFunctionArn, invokeTargetOf } from './lambda-qualifier';
 
 /** What a registered function does with an invocation's payload (e.g. run it in a WarmLambda). */
-export type InvokeHandler = (payload: unknown) => Promise<InvocationResult>;
+export type InvokeHandler = (
+  payload: unknown,
+  invocation: { readonly invokedFunctionArn: string; readonly qualifier: string | undefined },
+) => Promise<InvocationResult>;
 
 export interface RecordedInvocation {
   readonly functionName: string;
+  /** The alias invoked, if any (e.g. "operator"). */
+  readonly qualifier: string | undefined;
   readonly startedAt: number;
   endedAt?: number;
   readonly payload: unknown;
@@ -17,6 +23,7 @@ export interface RecordedInvocation {
 
 interface RegisteredFunction {
   readonly handler: InvokeHandler;
+  readonly aliases: ReadonlySet<string>;
   readonly reservedConcurrency: number;
   inFlight: number;
   scriptedThrottles: number;
@@ -55,9 +62,13 @@ export class LambdaInvokeStandIn {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  register(name: string, options: { handler: InvokeHandler; reservedConcurrency?: number }): void {
+  register(
+    name: string,
+    options: { handler: InvokeHandler; reservedConcurrency?: number; aliases?: readonly string[] },
+  ): void {
     this.functions.set(name, {
       handler: options.handler,
+      aliases: new Set(options.aliases ?? []),
       reservedConcurrency: options.reservedConcurrency ?? Number.POSITIVE_INFINITY,
       inFlight: 0,
       scriptedThrottles: 0,
@@ -84,22 +95,26 @@ export class LambdaInvokeStandIn {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const match = INVOKE_PATH.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    const url = new URL(req.url ?? '/', 'http://x');
+    const match = INVOKE_PATH.exec(url.pathname);
     if (req.method !== 'POST' || !match) {
       return sendError(res, 404, 'UnknownOperationException', 'Only Invoke is supported here');
     }
-    // FunctionName may be a name, a partial ARN or a full ARN.
-    const functionName = decodeURIComponent(match[1] ?? '')
-      .split(':')
-      .filter((part) => part !== '$LATEST')
-      .pop() as string;
+    const target = invokeTargetOf(match[1] ?? '', url.searchParams.get('Qualifier'));
+    const functionName = target.name;
     const fn = this.functions.get(functionName);
-    if (!fn) {
-      return sendError(res, 404, 'ResourceNotFoundException', `Function not found: ${functionName}`);
+    if (!fn || (target.qualifier !== undefined && !fn.aliases.has(target.qualifier))) {
+      return sendError(
+        res,
+        404,
+        'ResourceNotFoundException',
+        `Function not found: ${invokedFunctionArn(target)}`,
+      );
     }
     const text = Buffer.concat(chunks).toString('utf8');
     const invocation: RecordedInvocation = {
       functionName,
+      qualifier: target.qualifier,
       startedAt: Date.now(),
       payload: text ? JSON.parse(text) : undefined,
       accessKeyId: /Credential=([^/]+)\//.exec(String(req.headers.authorization))?.[1],
@@ -117,7 +132,10 @@ export class LambdaInvokeStandIn {
     fn.inFlight += 1;
     let result: InvocationResult;
     try {
-      result = await fn.handler(invocation.payload);
+      result = await fn.handler(invocation.payload, {
+        invokedFunctionArn: invokedFunctionArn(target),
+        qualifier: target.qualifier,
+      });
     } finally {
       fn.inFlight -= 1;
     }

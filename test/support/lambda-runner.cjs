@@ -33,7 +33,10 @@ async function main() {
     const context = {
       functionName: 'test-function',
       functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:test-function',
+      // The local Invoke stand-ins pass the ARN the caller invoked (function or alias ARN).
+      invokedFunctionArn:
+        process.env.LOCAL_INVOKED_FUNCTION_ARN ||
+        'arn:aws:lambda:us-east-1:123456789012:function:test-function',
       memoryLimitInMB: '256',
       awsRequestId: `req-${process.pid}-${n}`,
       logGroupName: '/aws/lambda/test-function',

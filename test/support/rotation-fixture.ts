@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { inject } from 'vitest';
+import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
 import { EnvVar } from '../../lambda/core/settings';
 import { BrokerFixture, type TestCredentials } from './broker-fixture';
 import { type InvokeOutcome, invokeBundled } from './invoke-bundled';
@@ -44,6 +45,7 @@ export class RotationFixture {
   ) {
     this.mintTokenFunctionName = `mint-token-${randomUUID().slice(0, 8)}`;
     lambdaServer.register(this.mintTokenFunctionName, {
+      aliases: [OPERATOR_ALIAS],
       bundle: bundled('MintToken').bundle,
       env: broker.functionEnv(bundled('MintToken').environment, localUpstream(tokenUrl)),
     });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
 import { ServeEnvVar, type ServeTokenSettings } from '../../lambda/core/serve-token-settings';
 import { EnvVar } from '../../lambda/core/settings';
 import type { LambdaInvokeStandIn } from './lambda-invoke-stand-in';
@@ -48,8 +49,10 @@ export class ServeTokenBroker {
       readonly tokenServer: FakeTokenServer;
       readonly standIn: LambdaInvokeStandIn;
       readonly proxy: RecordingAwsProxy;
-      /** Changes to mint-token's settings (upstream, token). */
+      /** Changes to mint-token's settings (upstream, token, gate). */
       readonly mintSettings?: SettingsPatch;
+      /** @default none, as deployed by default */
+      readonly mintReservedConcurrency?: number;
     },
   ): Promise<ServeTokenBroker> {
     const credentials = makeCredentials();
@@ -72,8 +75,13 @@ export class ServeTokenBroker {
     });
     const mintFunctionName = `mint-token-${randomUUID().slice(0, 8)}`;
     options.standIn.register(mintFunctionName, {
-      reservedConcurrency: 1,
-      handler: (payload) => mint.invoke(payload),
+      // As deployed by default: no reserved concurrency (the upstream gate's lease serialises mints).
+      ...(options.mintReservedConcurrency !== undefined
+        ? { reservedConcurrency: options.mintReservedConcurrency }
+        : {}),
+      aliases: [OPERATOR_ALIAS],
+      handler: (payload, invocation) =>
+        mint.invoke(payload, { invokedFunctionArn: invocation.invokedFunctionArn }),
     });
     return new ServeTokenBroker(
       sources,

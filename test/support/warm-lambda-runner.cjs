@@ -23,13 +23,15 @@ emit({ ready: true });
 
 let n = 0;
 const pending = new Set();
-async function invoke(id, event) {
+async function invoke(id, event, invokedFunctionArn) {
   n += 1;
   const deadline = Date.now() + timeoutMs;
   const context = {
     functionName: process.env.AWS_LAMBDA_FUNCTION_NAME || 'test-function',
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${process.env.AWS_LAMBDA_FUNCTION_NAME || 'test-function'}`,
+    invokedFunctionArn:
+      invokedFunctionArn ||
+      `arn:aws:lambda:us-east-1:123456789012:function:${process.env.AWS_LAMBDA_FUNCTION_NAME || 'test-function'}`,
     memoryLimitInMB: '256',
     awsRequestId: `req-${process.pid}-${n}`,
     logGroupName: '/aws/lambda/test-function',
@@ -51,8 +53,8 @@ async function invoke(id, event) {
 const lines = readline.createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   if (!line.trim()) return;
-  const { id, event } = JSON.parse(line);
-  const p = invoke(id, event).finally(() => pending.delete(p));
+  const { id, event, invokedFunctionArn } = JSON.parse(line);
+  const p = invoke(id, event, invokedFunctionArn).finally(() => pending.delete(p));
   pending.add(p);
 });
 lines.on('close', async () => {

@@ -74,13 +74,16 @@ export class WarmLambda {
   }
 
   /** Delivers one event; concurrent calls run concurrently inside the instance. */
-  invoke<T = unknown>(event: unknown): Promise<InvocationResult<T>> {
+  invoke<T = unknown>(
+    event: unknown,
+    options: { readonly invokedFunctionArn?: string } = {},
+  ): Promise<InvocationResult<T>> {
     if (this.exited) throw new Error('The execution environment has exited');
     const id = this.nextId++;
     const result = new Promise<InvocationResult<T>>((resolve) => {
       this.waiting.set(id, resolve as (r: InvocationResult) => void);
     });
-    this.child.stdin?.write(`${JSON.stringify({ id, event })}\n`);
+    this.child.stdin?.write(`${JSON.stringify({ id, event, ...options })}\n`);
     return result;
   }
 

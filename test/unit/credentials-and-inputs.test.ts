@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseCredentials } from '../../lambda/core/credential-store';
 import { CredentialsMalformedError, CredentialsNotSetError } from '../../lambda/core/errors';
-import { MintTokenRequestError, parseMintTokenRequest } from '../../lambda/core/mint-token-request';
+import {
+  entryPointOf,
+  MintTokenRequestError,
+  parseMintTokenRequest,
+} from '../../lambda/core/mint-token-request';
 import { parseSettings, SettingsError } from '../../lambda/core/settings';
 import { redactingReplacer } from '../../lambda/core/telemetry';
 
@@ -72,14 +76,19 @@ describe('parseCredentials', () => {
 });
 
 describe('parseMintTokenRequest', () => {
+  const limits = { maxMinTtlSeconds: 900 };
   it('defaults to ensure', () => {
-    expect(parseMintTokenRequest(undefined)).toEqual({ action: 'ensure' });
-    expect(parseMintTokenRequest({})).toEqual({ action: 'ensure' });
+    expect(parseMintTokenRequest(undefined, 'serving', limits)).toEqual({ action: 'ensure' });
+    expect(parseMintTokenRequest({}, 'serving', limits)).toEqual({ action: 'ensure' });
   });
 
-  it('passes valid fields through', () => {
+  it('passes valid fields through at the operator entry point', () => {
     expect(
-      parseMintTokenRequest({ action: 'refresh', force: true, minTtlSeconds: 120, requestedBy: 'ops' }),
+      parseMintTokenRequest(
+        { action: 'refresh', force: true, minTtlSeconds: 120, requestedBy: 'ops' },
+        'operator',
+        limits,
+      ),
     ).toEqual({
       action: 'refresh',
       force: true,
@@ -88,11 +97,56 @@ describe('parseMintTokenRequest', () => {
     });
   });
 
-  it('reports every problem together', () => {
-    expect(() => parseMintTokenRequest({ action: 'x', force: 'yes', minTtlSeconds: 1.5, extra: 1 })).toThrow(
-      /unknown field\(s\) extra.*"action".*"force".*"minTtlSeconds"/,
+  it('reports every problem together, without repeating unknown field names', () => {
+    let message = '';
+    try {
+      parseMintTokenRequest({ action: 'x', force: 'yes', minTtlSeconds: 1.5, extra: 1 }, 'operator', limits);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/unknown field\(s\) 1.*"action".*"force".*"minTtlSeconds"/);
+    expect(message).not.toContain('extra');
+    expect(() => parseMintTokenRequest('flush', 'operator', limits)).toThrow(MintTokenRequestError);
+  });
+
+  it('refuses force, flush and gate overrides at the serving entry point', () => {
+    for (const payload of [
+      { action: 'ensure', force: true },
+      { action: 'flush' },
+      { action: 'ensure', overrideReason: 'outage over' },
+    ]) {
+      expect(() => parseMintTokenRequest(payload, 'serving', limits), JSON.stringify(payload)).toThrow(
+        /for operators: invoke the operator alias/,
+      );
+      expect(() => parseMintTokenRequest(payload, 'operator', limits)).not.toThrow();
+    }
+  });
+
+  it('bounds min_ttl at the serving entry point and checks fingerprints', () => {
+    expect(() => parseMintTokenRequest({ minTtlSeconds: 901 }, 'serving', limits)).toThrow(
+      /between 0 and 900/,
     );
-    expect(() => parseMintTokenRequest('flush')).toThrow(MintTokenRequestError);
+    expect(parseMintTokenRequest({ minTtlSeconds: 901 }, 'operator', limits)).toMatchObject({
+      minTtlSeconds: 901,
+    });
+    expect(() => parseMintTokenRequest({ rejectedFingerprint: 'not-hex' }, 'serving', limits)).toThrow(
+      /16 lower-case hex/,
+    );
+    expect(
+      parseMintTokenRequest({ rejectedFingerprint: '0123456789abcdef' }, 'serving', limits),
+    ).toMatchObject({
+      rejectedFingerprint: '0123456789abcdef',
+    });
+  });
+
+  it('tells the entry points apart by the invoked ARN Lambda reports', () => {
+    expect(entryPointOf('arn:aws:lambda:eu-west-2:123456789012:function:mint-token:operator')).toBe(
+      'operator',
+    );
+    expect(entryPointOf('arn:aws:lambda:eu-west-2:123456789012:function:mint-token')).toBe('serving');
+    expect(entryPointOf('arn:aws:lambda:eu-west-2:123456789012:function:mint-token:7')).toBe('serving');
+    expect(entryPointOf('arn:aws:lambda:eu-west-2:123456789012:function:operator')).toBe('serving');
+    expect(entryPointOf(undefined)).toBe('serving');
   });
 });
 
@@ -113,6 +167,14 @@ describe('parseSettings', () => {
       refreshAtFraction: 0.5,
       minTtlSeconds: 1,
       maxMinTtlSeconds: 1,
+    },
+    gate: {
+      backoffBaseSeconds: 5,
+      backoffCapSeconds: 300,
+      credentialsRejectedWaitSeconds: 900,
+      maxRetryAfterSeconds: 86_400,
+      dailyRequestBudget: 200,
+      leaseSeconds: 10,
     },
   };
 

@@ -33,7 +33,7 @@ describe('api config', () => {
       throttlingRateLimit: 20,
       throttlingBurstLimit: 40,
       l1MaxAgeSeconds: 30,
-      requestBudgetMs: 15_000,
+      requestBudgetMs: 4_000,
       retryAfterSeconds: 5,
       mintThrottleBackoffBaseMs: 100,
       mintThrottleBackoffCapMs: 1_000,

@@ -2,6 +2,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as errors from '../../lambda/core/errors';
 import {
+  MintDeferredError,
   MintFailedError,
   MintThrottledError,
   MintTokenInvoker,
@@ -37,19 +38,81 @@ describe('MintTokenInvoker', () => {
       handler: async () => ({ ok: true, value: { outcome: 'minted', expiresAt: 1 } }),
     });
 
-    const result = await invoker.ensure(120, Date.now() + 5_000);
+    const result = await invoker.ensure({ minTtlSeconds: 120 }, Date.now() + 5_000);
 
     expect(result).toEqual({ outcome: 'minted' });
-    expect(standIn.invocations.map((i) => i.payload)).toEqual([
-      { action: 'ensure', minTtlSeconds: 120, requestedBy: 'serve-token' },
+    const payloads = standIn.invocations.map((i) => i.payload as Record<string, unknown>);
+    expect(payloads).toEqual([
+      { action: 'ensure', minTtlSeconds: 120, requestedBy: 'serve-token', waitBudgetMs: expect.any(Number) },
     ]);
+    // mint-token is told how long the caller waits, minus the round trip.
+    expect(payloads[0]?.waitBudgetMs).toBeLessThanOrEqual(4_500);
+    expect(standIn.invocations[0]?.qualifier).toBeUndefined();
+  });
+
+  it("passes a rejected fingerprint and a cache check; a deferred answer carries the gate's Retry-After", async () => {
+    standIn.register('mint-token', {
+      handler: async () => ({
+        ok: true,
+        value: { outcome: 'deferred', reason: 'rate_limited', retryAfterSeconds: 599.2, attempted: false },
+      }),
+    });
+
+    const result = await invoker.ensure(
+      { minTtlSeconds: 60, rejectedFingerprint: '0123456789abcdef', verifyCache: true },
+      Date.now() + 5_000,
+    );
+
+    expect(result).toEqual({ outcome: 'deferred', reason: 'rate_limited', retryAfterSeconds: 600 });
+    expect(standIn.invocations[0]?.payload).toMatchObject({
+      rejectedFingerprint: '0123456789abcdef',
+      verifyCache: true,
+    });
+  });
+
+  it('obtain() turns a deferred answer into MintDeferredError naming when to retry, and uses the qualifier', async () => {
+    standIn.register('mint-token', {
+      aliases: ['operator'],
+      handler: async () => ({
+        ok: true,
+        value: {
+          outcome: 'deferred',
+          reason: 'backoff',
+          retryAfterSeconds: 42,
+          gate: { lastFailure: 'upstream_unavailable' },
+        },
+      }),
+    });
+
+    const error = await invoker.obtain({ action: 'refresh' }, 'operator').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(MintDeferredError);
+    expect(error).toMatchObject({
+      reason: 'backoff',
+      retryAfterSeconds: 42,
+      lastFailure: 'upstream_unavailable',
+    });
+    expect((error as Error).message).toMatch(/in 42 s/);
+    expect(standIn.invocations[0]?.qualifier).toBe('operator');
+  });
+
+  it('an alias the function does not have is not found (Lambda: ResourceNotFoundException)', async () => {
+    standIn.register('mint-token', { handler: async () => ({ ok: true, value: { outcome: 'fresh' } }) });
+
+    const error = await invoker
+      .invoke({ action: 'describe' }, undefined, 'operator')
+      .catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ errorType: 'ResourceNotFoundException', permanent: true });
   });
 
   it('a 429 TooManyRequestsException (reserved concurrency busy) → MintThrottledError, one request only', async () => {
     standIn.register('mint-token', { handler: async () => ({ ok: true, value: {} }) });
     standIn.throttleNext('mint-token', 1);
 
-    await expect(invoker.ensure(60, Date.now() + 5_000)).rejects.toBeInstanceOf(MintThrottledError);
+    await expect(invoker.ensure({ minTtlSeconds: 60 }, Date.now() + 5_000)).rejects.toBeInstanceOf(
+      MintThrottledError,
+    );
     expect(standIn.invocations).toHaveLength(1);
   });
 
@@ -63,7 +126,7 @@ describe('MintTokenInvoker', () => {
       handler: async () => ({ ok: false, error: { name: errorType, message: 'what mint-token said' } }),
     });
 
-    const error = await invoker.ensure(60, Date.now() + 5_000).catch((e: unknown) => e);
+    const error = await invoker.ensure({ minTtlSeconds: 60 }, Date.now() + 5_000).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(MintFailedError);
     expect(error).toMatchObject({ errorType, permanent });
@@ -71,7 +134,7 @@ describe('MintTokenInvoker', () => {
   });
 
   it('a function that does not exist → permanent MintFailedError (a deployment problem)', async () => {
-    const error = await invoker.ensure(60, Date.now() + 5_000).catch((e: unknown) => e);
+    const error = await invoker.ensure({ minTtlSeconds: 60 }, Date.now() + 5_000).catch((e: unknown) => e);
 
     expect(error).toMatchObject({
       name: 'MintFailedError',
@@ -85,7 +148,7 @@ describe('MintTokenInvoker', () => {
       handler: () => new Promise((resolve) => setTimeout(() => resolve({ ok: true, value: {} }), 2_000)),
     });
 
-    const error = await invoker.ensure(60, Date.now() + 200).catch((e: unknown) => e);
+    const error = await invoker.ensure({ minTtlSeconds: 60 }, Date.now() + 200).catch((e: unknown) => e);
 
     expect(error).toMatchObject({ name: 'MintFailedError', errorType: 'MintTimeout', permanent: false });
   });

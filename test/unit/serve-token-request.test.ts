@@ -67,7 +67,9 @@ describe('parseServeTokenRequest — API Gateway events', () => {
   it('unknown parameters are rejected without echoing them', () => {
     const act = () => parseServeTokenRequest(tokenRequestEvent({ query: { '<b>x</b>': '1' } }), SETTINGS);
 
-    expect(act).toThrow('GET /token accepts only the query parameter min_ttl; remove the others');
+    expect(act).toThrow(
+      'GET /token accepts only the query parameters min_ttl and rejected; remove the others',
+    );
   });
 
   it('the maximum comes from the settings', () => {

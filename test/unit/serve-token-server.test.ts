@@ -2,7 +2,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MetricName } from '../../lambda/core/metric-names';
-import { MintFailedError, MintThrottledError } from '../../lambda/core/mint-token-invoker';
+import {
+  type EnsureRequest,
+  MintFailedError,
+  type MintInvocationResult,
+  MintThrottledError,
+} from '../../lambda/core/mint-token-invoker';
 import type { ServeTokenSettings } from '../../lambda/core/serve-token-settings';
 import type { TokenRecord } from '../../lambda/core/token-record';
 import { PERMANENT_FAILURE_RETRY_AFTER_SECONDS, TokenServer } from '../../lambda/core/token-server';
@@ -55,21 +60,29 @@ class FakeCache {
   }
 }
 
-type MintStep = 'mint' | 'throttle' | 'no-change' | MintFailedError;
+type MintStep =
+  | 'mint'
+  | 'throttle'
+  | 'no-change'
+  | MintFailedError
+  | { readonly deferred: string; readonly retryAfterSeconds: number };
 
 class FakeMinter {
-  readonly calls: { minTtlSeconds: number; deadlineMs: number }[] = [];
+  readonly calls: { minTtlSeconds: number; deadlineMs: number; request: EnsureRequest }[] = [];
   script: MintStep[] = [];
   constructor(
     private readonly cache: FakeCache,
     private readonly lifetime = 3600,
   ) {}
-  async ensure(minTtlSeconds: number, deadlineMs: number) {
-    this.calls.push({ minTtlSeconds, deadlineMs });
+  async ensure(request: EnsureRequest, deadlineMs: number): Promise<MintInvocationResult> {
+    this.calls.push({ minTtlSeconds: request.minTtlSeconds, deadlineMs, request });
     await Promise.resolve();
     const step = this.script.shift() ?? 'mint';
     if (step === 'throttle') throw new MintThrottledError('busy');
     if (step instanceof MintFailedError) throw step;
+    if (typeof step === 'object') {
+      return { outcome: 'deferred', reason: step.deferred, retryAfterSeconds: step.retryAfterSeconds };
+    }
     if (step === 'mint') this.cache.record = token(0, this.lifetime);
     return { outcome: step === 'mint' ? 'minted' : 'fresh' };
   }
@@ -186,7 +199,9 @@ describe('TokenServer — minting', () => {
     const outcome = await s.getToken(120, requestDeadline);
 
     expect(outcome).toMatchObject({ ok: true, source: 'minted', record: { accessToken: 'token-1' } });
-    expect(minter.calls).toEqual([{ minTtlSeconds: 120, deadlineMs: requestDeadline }]);
+    expect(minter.calls).toEqual([
+      { minTtlSeconds: 120, deadlineMs: requestDeadline, request: { minTtlSeconds: 120 } },
+    ]);
     expect(cache.reads).toBe(2);
     expect(metrics.counts[MetricName.MintRequested]).toBe(1);
   });
@@ -209,11 +224,16 @@ describe('TokenServer — minting', () => {
     expect(outcome).toMatchObject({ ok: false, reason: 'mint_failed' });
   });
 
-  it('a mint that succeeds with a token shorter than min_ttl → unavailable, no loop', async () => {
+  it('a mint that succeeds with a token shorter than min_ttl → min_ttl_unattainable (400), no loop', async () => {
     minter = new FakeMinter(cache, 100); // ThroughLine issues 100 s tokens
     const outcome = await server().getToken(600, deadline());
 
-    expect(outcome).toMatchObject({ ok: false, reason: 'no_token_long_enough', retryAfterSeconds: 5 });
+    expect(outcome).toEqual({
+      ok: false,
+      reason: 'min_ttl_unattainable',
+      issuedLifetimeSeconds: 100,
+      alwaysServableMinTtlSeconds: 25,
+    });
     expect(minter.calls).toHaveLength(1);
   });
 
@@ -315,8 +335,8 @@ describe('TokenServer — mint-token failed', () => {
 
   it('if another instance minted meanwhile, its fresh token is served', async () => {
     minter.script = [new MintFailedError('timeout', 'MintTimeout', false)];
-    minter.ensure = async (minTtlSeconds, deadlineMs) => {
-      minter.calls.push({ minTtlSeconds, deadlineMs });
+    minter.ensure = async (request, deadlineMs) => {
+      minter.calls.push({ minTtlSeconds: request.minTtlSeconds, deadlineMs, request });
       cache.record = token();
       throw new MintFailedError('timeout', 'MintTimeout', false);
     };

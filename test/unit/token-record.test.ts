@@ -46,7 +46,7 @@ describe('freshness and servability', () => {
 });
 
 describe('decideMint', () => {
-  const opts = { minTtlSeconds: 60 };
+  const opts = {};
 
   it('mints when the cache is empty', () => {
     expect(decideMint(undefined, 'v1', 1_000, opts)).toEqual({ mint: true, why: 'empty' });
@@ -67,10 +67,19 @@ describe('decideMint', () => {
     expect(decideMint(record(), 'v1', 3_700, opts)).toEqual({ mint: true, why: 'not_fresh' });
   });
 
-  it('mints when the caller needs more life than the fresh token has', () => {
-    expect(decideMint(record(), 'v1', 2_000, { minTtlSeconds: 3_000 })).toEqual({
+  it('never mints a fresh token again for a caller that needs more life (one mint per refresh window)', () => {
+    // min_ttl is not an input at all: serve-token answers such callers without a mint.
+    expect(decideMint(record(), 'v1', 2_000, {})).toEqual({ mint: false, why: 'fresh' });
+  });
+
+  it('replaces a fresh token reported rejected downstream, and an unreadable item', () => {
+    expect(decideMint(record(), 'v1', 2_000, { rejectedDownstream: true })).toEqual({
       mint: true,
-      why: 'below_min_ttl',
+      why: 'rejected_downstream',
+    });
+    expect(decideMint(undefined, 'v1', 2_000, { unreadable: true })).toEqual({
+      mint: true,
+      why: 'cache_unreadable',
     });
   });
 

@@ -63,9 +63,6 @@ describe('lifetimeOf', () => {
   it.each([
     [undefined, 3600, 'default'],
     [null, 3600, 'default'],
-    [0, 3600, 'default'],
-    [-5, 3600, 'default'],
-    [0.5, 3600, 'default'],
     [Number.NaN, 3600, 'default'],
     ['abc', 3600, 'default'],
     ['', 3600, 'default'],
@@ -77,4 +74,14 @@ describe('lifetimeOf', () => {
   ])('expires_in %s → %i s (%s)', (expiresIn, lifetimeSeconds, lifetimeSource) => {
     expect(lifetimeOf(expiresIn, settings)).toEqual({ lifetimeSeconds, lifetimeSource });
   });
+
+  it.each([0, -5, 0.5, '0', '-5'])(
+    'expires_in %s (below 1 s: already expired) is a bad response, not the default lifetime',
+    (expiresIn) => {
+      expect(() => lifetimeOf(expiresIn, settings)).toThrow(BadTokenResponseError);
+      expect(() => validateTokenResponse({ access_token: 'abc', expires_in: expiresIn }, settings)).toThrow(
+        /below 1 second/,
+      );
+    },
+  );
 });

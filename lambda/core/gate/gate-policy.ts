@@ -139,10 +139,19 @@ function waitApplies(state: GateState, credentialVersionId: string, nowMs: numbe
  * flight fleet-wide: this is also the single-flight of mints) and counts the request in the
  * budget. The first request after a failure is the half-open probe: its outcome decides.
  */
-export function admit(state: GateState, nowMs: number, request: AdmitRequest, settings: GateSettings): Admission {
+export function admit(
+  state: GateState,
+  nowMs: number,
+  request: AdmitRequest,
+  settings: GateSettings,
+): Admission {
   if (leaseHeldByOther(state, request.owner, nowMs)) {
     const untilMs = state.lease?.untilMs ?? nowMs;
-    return { admitted: false, reason: 'request_in_flight', retryAtMs: Math.min(untilMs, nowMs + IN_FLIGHT_RETRY_MS) };
+    return {
+      admitted: false,
+      reason: 'request_in_flight',
+      retryAtMs: Math.min(untilMs, nowMs + IN_FLIGHT_RETRY_MS),
+    };
   }
   if (!request.override) {
     if (waitApplies(state, request.credentialVersionId, nowMs)) {

@@ -50,9 +50,9 @@ export class GateStore {
             version: { N: String(version + 1) },
             state: { S: JSON.stringify(rest) },
           },
-          ConditionExpression:
-            version === 0 ? 'attribute_not_exists(#pk)' : '#version = :version',
-          ExpressionAttributeNames: version === 0 ? { '#pk': CACHE_KEY_ATTRIBUTE } : { '#version': 'version' },
+          ConditionExpression: version === 0 ? 'attribute_not_exists(#pk)' : '#version = :version',
+          ExpressionAttributeNames:
+            version === 0 ? { '#pk': CACHE_KEY_ATTRIBUTE } : { '#version': 'version' },
           ...(version === 0 ? {} : { ExpressionAttributeValues: { ':version': { N: String(version) } } }),
         }),
       );
@@ -77,7 +77,9 @@ export function parseGateItem(item: Record<string, AttributeValue> | undefined):
   const version = Number(item.version?.N);
   if (!Number.isInteger(version) || version < 1) {
     // Without a version the item cannot be replaced conditionally; report it (operators flush it).
-    throw new TokenCacheError('Upstream gate item has no usable version: delete the item "upstream-gate" from the token table (it only holds backoff state)');
+    throw new TokenCacheError(
+      'Upstream gate item has no usable version: delete the item "upstream-gate" from the token table (it only holds backoff state)',
+    );
   }
   let raw: unknown;
   try {

@@ -1,3 +1,4 @@
+import { TokenCacheError } from '../errors';
 import {
   type AdmitRequest,
   admit,
@@ -8,7 +9,6 @@ import {
   recordOutcome,
   releaseLease,
 } from './gate-policy';
-import { TokenCacheError } from '../errors';
 import type { GateRead } from './gate-store';
 
 export interface GateStorage {
@@ -39,7 +39,11 @@ export class UpstreamGate {
   constructor(
     private readonly store: GateStorage,
     readonly settings: GateSettings,
-    options: { readonly now?: () => number; readonly random?: () => number; readonly onCorrupt?: () => void } = {},
+    options: {
+      readonly now?: () => number;
+      readonly random?: () => number;
+      readonly onCorrupt?: () => void;
+    } = {},
   ) {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
@@ -62,7 +66,11 @@ export class UpstreamGate {
       const decision = admit(state, nowMs, request, this.settings);
       if (!decision.admitted) return { ...decision, state };
       if (await this.store.write(decision.next)) {
-        return { admitted: true, probe: decision.probe, state: { ...decision.next, version: state.version + 1 } };
+        return {
+          admitted: true,
+          probe: decision.probe,
+          state: { ...decision.next, version: state.version + 1 },
+        };
       }
     }
     return {
@@ -75,7 +83,9 @@ export class UpstreamGate {
 
   /** Records how the admitted request ended and releases its lease. Returns the state written. */
   async finish(owner: string, outcome: RequestOutcome): Promise<GateState> {
-    return this.update((state, nowMs) => recordOutcome(state, nowMs, owner, outcome, this.settings, this.random));
+    return this.update((state, nowMs) =>
+      recordOutcome(state, nowMs, owner, outcome, this.settings, this.random),
+    );
   }
 
   /** Releases the lease of a request that was never sent (e.g. the cache turned out fresh). */
@@ -90,7 +100,8 @@ export class UpstreamGate {
       if (next === state) return state;
       if (await this.store.write(next)) return { ...next, version: state.version + 1 };
       // Each lost race means someone else wrote; the change is re-applied to what they wrote.
-      if (i >= MAX_WRITE_CONFLICTS * 2) throw new TokenCacheError('Upstream gate kept changing under this writer; try again');
+      if (i >= MAX_WRITE_CONFLICTS * 2)
+        throw new TokenCacheError('Upstream gate kept changing under this writer; try again');
     }
   }
 

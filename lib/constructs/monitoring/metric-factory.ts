@@ -98,7 +98,12 @@ export function brokerMetrics(serviceName: string) {
     upstreamDeferred: (period = STANDARD_PERIOD) =>
       metric(MetricName.UpstreamDeferred, cloudwatch.Stats.SUM, period, 'Requests held back by the gate'),
     upstreamBudgetExhausted: (period = STANDARD_PERIOD) =>
-      metric(MetricName.UpstreamBudgetExhausted, cloudwatch.Stats.SUM, period, 'Refused for the daily budget'),
+      metric(
+        MetricName.UpstreamBudgetExhausted,
+        cloudwatch.Stats.SUM,
+        period,
+        'Refused for the daily budget',
+      ),
     upstreamGateOverridden: (period = STANDARD_PERIOD) =>
       metric(MetricName.UpstreamGateOverridden, cloudwatch.Stats.SUM, period, 'Gate overrides by operators'),
     credentialAgeDays: (period = Duration.days(1)) =>
