@@ -62,7 +62,9 @@ export class CredentialStore extends Construct {
     // AWS::SecretsManager::ResourcePolicy is a resource of its own: without the secret's removal policy,
     // deleting a retained stack would keep the secret but delete this policy, leaving the production
     // credentials readable by any principal whose IAM policy allows GetSecretValue.
-    (this.secret.node.findChild('Policy') as secretsmanager.ResourcePolicy).applyRemovalPolicy(props.removalPolicy);
+    (this.secret.node.findChild('Policy') as secretsmanager.ResourcePolicy).applyRemovalPolicy(
+      props.removalPolicy,
+    );
   }
 
   /**
