@@ -196,9 +196,11 @@ export async function checkApiGatewayRole(
 }
 
 /**
- * The secret-read alarm hears of GetSecretValue through CloudTrail → EventBridge, which needs a trail
- * that is logging in this region ("Events from AWS services", EventBridge User Guide) and records read
- * management events. DescribeTrails (with shadow trails: multi-region and organization trails seen from
+ * The secret-read alarm hears of GetSecretValue through CloudTrail → EventBridge: "To record events
+ * with a detail-type value of AWS API Call via CloudTrail, a CloudTrail trail with logging enabled is
+ * required" ("AWS service events delivered via AWS CloudTrail", EventBridge User Guide), and the trail
+ * must record read management events (GetSecretValue is one; trails record management events by
+ * default, "CloudTrail concepts"). DescribeTrails (with shadow trails: multi-region and organization trails seen from
  * here), GetTrailStatus (IsLogging) and GetEventSelectors, CloudTrail API Reference.
  */
 export async function checkCloudTrail(cloudTrail: CloudTrailClient, region: string): Promise<CheckResult> {
