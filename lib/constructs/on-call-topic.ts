@@ -1,4 +1,11 @@
-import { Aws, Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  Aws,
+  Duration,
+  type IResolvable,
+  type IResolveContext,
+  type RemovalPolicy,
+  Validations,
+} from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -89,8 +96,10 @@ export class OnCallTopic extends Construct {
    * resources (the confused-deputy guard of "Example cases for Amazon SNS access control"):
    * - alarms: Knowledge Center "cloudwatch-receive-sns-for-alarm-trigger" (without it the alarm history
    *   shows "...alarm:... is not authorized to perform: SNS:Publish");
-   * - EventBridge: "Amazon SNS permissions" in the EventBridge User Guide; CDK's SnsTopic target adds
-   *   that Allow for events.amazonaws.com itself when a rule targets the topic.
+   * - EventBridge: "Amazon SNS permissions" in the EventBridge User Guide. CDK's SnsTopic target adds that
+   *   Allow for events.amazonaws.com itself, unconditioned, when a rule targets the topic; it is confined
+   *   here to this account's rules with aws:SourceAccount and aws:SourceArn, which EventBridge sets
+   *   ("Cross-service confused deputy prevention in Amazon EventBridge").
    * The key grant is AWS's documented one, unconditioned, as in "Enabling compatibility between event
    * sources from AWS services and encrypted topics" (SNS Developer Guide, sns-key-management) and
    * Knowledge Center "cloudwatch-configure-alarm-sns": kms:Decrypt and kms:GenerateDataKey*. It is safe
@@ -111,6 +120,21 @@ export class OnCallTopic extends Construct {
         },
       }),
     );
+    const cfnPolicy = topic.node.findChild('Policy').node.defaultChild as sns.CfnTopicPolicy;
+    const document = cfnPolicy.policyDocument;
+    const confined: IResolvable = {
+      creationStack: [],
+      resolve: (context: IResolveContext) =>
+        confineEventBridgeStatements(context.resolve(document), {
+          StringEquals: { 'aws:SourceAccount': context.resolve(Aws.ACCOUNT_ID) },
+          ArnLike: {
+            'aws:SourceArn': context.resolve(
+              `arn:${partition}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:rule/*`,
+            ),
+          },
+        }),
+    };
+    cfnPolicy.policyDocument = confined;
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowAlarmAndEventPublishersToUseTopicKey',
@@ -123,4 +147,24 @@ export class OnCallTopic extends Construct {
       }),
     );
   }
+}
+
+interface ResolvedStatement {
+  readonly Effect?: string;
+  readonly Principal?: { readonly Service?: unknown };
+  Condition?: Record<string, unknown>;
+}
+
+/** Adds `conditions` to every unconditioned Allow for events.amazonaws.com in a resolved policy document. */
+export function confineEventBridgeStatements(
+  document: unknown,
+  conditions: Record<string, unknown>,
+): unknown {
+  for (const statement of (document as { Statement?: ResolvedStatement[] }).Statement ?? []) {
+    const services = [statement.Principal?.Service].flat();
+    if (statement.Effect === 'Allow' && services.includes('events.amazonaws.com') && !statement.Condition) {
+      statement.Condition = conditions;
+    }
+  }
+  return document;
 }

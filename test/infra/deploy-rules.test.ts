@@ -231,21 +231,19 @@ describe.each([
       allowedBy(policies[0]?.[1].Properties?.PolicyDocument as PolicyDocument, request, cfn),
       `${publisher.what} may publish to ${topicId}`,
     ).toBe(true);
-    if (publisher.service === 'cloudwatch.amazonaws.com') {
-      // The scoping is real: another account's alarm may not publish here (confused deputy).
-      const other = '444455556666';
-      const foreign = {
-        ...request,
-        context: {
-          ...request.context,
-          'aws:SourceAccount': other,
-          'aws:SourceArn': publisher.sourceArn.replace(FAKE_ENV.accountId, other),
-        },
-      };
-      expect(allowedBy(policies[0]?.[1].Properties?.PolicyDocument as PolicyDocument, foreign, cfn)).toBe(
-        false,
-      );
-    }
+    // The scoping is real: another account's alarm or rule may not publish here (confused deputy).
+    const other = '444455556666';
+    const foreign = {
+      ...request,
+      context: {
+        ...request.context,
+        'aws:SourceAccount': other,
+        'aws:SourceArn': publisher.sourceArn.replace(FAKE_ENV.accountId, other),
+      },
+    };
+    expect(allowedBy(policies[0]?.[1].Properties?.PolicyDocument as PolicyDocument, foreign, cfn)).toBe(
+      false,
+    );
 
     const keyId = targetOf(topic?.Properties?.KmsMasterKeyId);
     if (topic?.Properties?.KmsMasterKeyId === undefined) return;
