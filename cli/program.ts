@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCredentialsCommands } from './commands/credentials';
+import { registerPreflightCommand } from './commands/preflight';
 import { registerTokenGetCommand } from './commands/token-get';
 import { registerTokenOpsCommands } from './commands/token-ops';
 import type { CliIo } from './io';
@@ -34,5 +35,6 @@ export function buildProgram(io: CliIo): Command {
     .command('credentials')
     .description('Set, rotate, roll back and inspect the ThroughLine client credentials');
   registerCredentialsCommands(credentials, io);
+  registerPreflightCommand(program, io);
   return program;
 }

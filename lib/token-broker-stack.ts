@@ -46,7 +46,7 @@ export class TokenBrokerStack extends Stack {
     this.credentialStore = new CredentialStore(this, 'CredentialStore', { key, removalPolicy });
     this.tokenCache = new TokenCacheTable(this, 'TokenCache', { key, removalPolicy });
     this.onCall = new OnCallTopic(this, 'OnCall', {
-      key,
+      removalPolicy,
       existingTopicArn: config.monitoring.alarmTopicArn,
       emailSubscriptions: config.monitoring.emailSubscriptions,
     });

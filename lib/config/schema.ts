@@ -265,11 +265,14 @@ export const apiSchema = z.strictObject({
     )
     .default([]),
   /**
-   * API Gateway writes REST API logs through one account-wide role (API Gateway settings, "CloudWatch
-   * log role ARN"). true: this stack creates that role and registers it (both kept when the stack is
-   * deleted, as other APIs may use them). false: the account already has one.
+   * API Gateway writes REST API logs through one role per account and region (AWS::ApiGateway::Account,
+   * "CloudWatch log role ARN" in the API Gateway settings). false (default): the account already has one
+   * — check with `aws apigateway get-account` (a `cloudwatchRoleArn` in the answer) or
+   * `npm run broker -- preflight`; without it the stage's logging setting fails to deploy. true: this
+   * stack creates the role and registers it, overwriting whatever was registered; both are kept when the
+   * stack is deleted (other APIs of the account may log through them) — delete them by hand.
    */
-  createAccountLoggingRole: z.boolean({ error: 'must be true or false' }).default(true),
+  createAccountLoggingRole: z.boolean({ error: 'must be true or false' }).default(false),
   /** Optional AWS WAF web ACL (regional) to associate with the API stage. */
   webAclArn: z
     .string()

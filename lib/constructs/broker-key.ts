@@ -1,4 +1,4 @@
-import { Aws, type RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, type IResolvable, type IResolveContext, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -11,7 +11,8 @@ export interface BrokerKeyProps {
  * The broker's customer-managed KMS key: encrypts the credentials secret, the token table, the
  * tokens inside it (envelope) and the broker's log groups. Annual rotation on. The key policy keeps
  * CDK's account-root statement (so IAM policies decide who uses it) and lets CloudWatch Logs use
- * it only for this account's log groups.
+ * it only for this account's log groups. No other AWS service is named in it: the on-call topic,
+ * which CloudWatch alarms and EventBridge must encrypt for, has its own key (OnCallTopic).
  */
 export class BrokerKey extends Construct {
   readonly key: kms.Key;
@@ -23,10 +24,20 @@ export class BrokerKey extends Construct {
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy,
     });
+    // aws-cdk-lib's Secret adds a key-policy statement for Secrets Manager with a literal
+    // `kms:ViaService: secretsmanager.<region>.amazonaws.com`, which is not the endpoint name outside the
+    // `aws` partition (e.g. `.amazonaws.com.cn`): rewrite every such suffix to the stack's URL suffix.
+    const cfnKey = this.key.node.defaultChild as kms.CfnKey;
+    const keyPolicy = cfnKey.keyPolicy;
+    const partitionAwarePolicy: IResolvable = {
+      creationStack: [],
+      resolve: (context: IResolveContext) => withPartitionUrlSuffix(context.resolve(keyPolicy)),
+    };
+    cfnKey.keyPolicy = partitionAwarePolicy;
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchLogsForThisAccountsLogGroups',
-        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.${Aws.URL_SUFFIX}`)],
         actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
         resources: ['*'],
         conditions: {
@@ -37,4 +48,47 @@ export class BrokerKey extends Construct {
       }),
     );
   }
+}
+
+const AWS_PARTITION_SUFFIX = '.amazonaws.com';
+
+/**
+ * A resolved policy document with every `kms:ViaService` value's literal `.amazonaws.com` ending
+ * replaced by the partition's URL suffix ({"Ref":"AWS::URLSuffix"}); everything else unchanged.
+ */
+export function withPartitionUrlSuffix(document: unknown): unknown {
+  const rewrite = (value: unknown): unknown => {
+    if (typeof value === 'string' && value.endsWith(AWS_PARTITION_SUFFIX)) {
+      return {
+        'Fn::Join': ['', [value.slice(0, -AWS_PARTITION_SUFFIX.length + 1), { Ref: 'AWS::URLSuffix' }]],
+      };
+    }
+    const join = (value as { 'Fn::Join'?: [string, unknown[]] } | null)?.['Fn::Join'];
+    if (
+      join &&
+      join[0] === '' &&
+      typeof join[1].at(-1) === 'string' &&
+      (join[1].at(-1) as string).endsWith(AWS_PARTITION_SUFFIX)
+    ) {
+      const last = join[1].at(-1) as string;
+      return {
+        'Fn::Join': [
+          '',
+          [
+            ...join[1].slice(0, -1),
+            last.slice(0, -AWS_PARTITION_SUFFIX.length + 1),
+            { Ref: 'AWS::URLSuffix' },
+          ],
+        ],
+      };
+    }
+    return Array.isArray(value) ? value.map(rewrite) : value;
+  };
+  const doc = document as { Statement?: { Condition?: Record<string, Record<string, unknown>> }[] };
+  for (const statement of doc.Statement ?? []) {
+    for (const operator of Object.values(statement.Condition ?? {})) {
+      if ('kms:ViaService' in operator) operator['kms:ViaService'] = rewrite(operator['kms:ViaService']);
+    }
+  }
+  return document;
 }

@@ -59,6 +59,12 @@ export class CredentialStore extends Construct {
         },
       }),
     );
+    // AWS::SecretsManager::ResourcePolicy is a resource of its own: without the secret's removal policy,
+    // deleting a retained stack would keep the secret but delete this policy, leaving the production
+    // credentials readable by any principal whose IAM policy allows GetSecretValue.
+    (this.secret.node.findChild('Policy') as secretsmanager.ResourcePolicy).applyRemovalPolicy(
+      props.removalPolicy,
+    );
   }
 
   /**
@@ -91,7 +97,7 @@ export class CredentialStore extends Construct {
           resources: [key.keyArn],
           conditions: {
             StringEquals: {
-              'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com`,
+              'kms:ViaService': `secretsmanager.${Aws.REGION}.${Aws.URL_SUFFIX}`,
               'kms:EncryptionContext:SecretARN': this.secret.secretArn,
             },
           },

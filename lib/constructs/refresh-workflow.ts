@@ -1,4 +1,4 @@
-import { Aws, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -39,7 +39,7 @@ export interface RefreshWorkflowProps {
   /** mint-token's own timeout: the task waits a little longer before giving up on it. */
   readonly mintTokenTimeout: Duration;
   readonly onCallTopic: sns.ITopic;
-  /** Encrypts the state machine's log group. */
+  /** Encrypts the state machine's log group (the on-call topic's own key comes with the topic). */
   readonly key: kms.IKey;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
@@ -117,7 +117,14 @@ export class RefreshWorkflow extends Construct {
     });
     refreshToken.addCatch(notifyOnCall.next(failed), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
+    // Under /aws/vendedlogs/: CloudWatch Logs then needs no entry in the account's resource policy
+    // (5,120 characters, shared by every vended-log source) for each deploy; without the prefix, repeated
+    // deploys fill it up ("CloudWatch Logs Resource Policy size was exceeded"). See "Enabling logging from
+    // AWS services" (CloudWatch Logs User Guide, AWS-logs-and-resource-policy) and "Logging using CloudWatch
+    // Logs" (Step Functions Developer Guide). The stack id's UUID keeps the name unique per stack instance,
+    // so a group retained from a deleted stack never blocks a new deploy under the same stack name.
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${Aws.STACK_NAME}-refresh-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`,
       encryptionKey: props.key,
       retention: props.logRetention,
       removalPolicy: props.removalPolicy,
@@ -148,15 +155,18 @@ export class RefreshWorkflow extends Construct {
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
 
-    // The on-call topic is encrypted with the broker's key: publishing needs the key, but only via SNS.
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'EncryptOnCallMessagesViaSns',
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [props.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `sns.${Aws.REGION}.amazonaws.com` } },
-      }),
-    );
+    // An encrypted on-call topic: publishing needs its key, but only via SNS.
+    const topicKey = props.onCallTopic.masterKey;
+    if (topicKey) {
+      this.stateMachine.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'EncryptOnCallMessagesViaSns',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [topicKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `sns.${Aws.REGION}.${Aws.URL_SUFFIX}` } },
+        }),
+      );
+    }
     const stateMachinePolicy = this.stateMachine.role.node.tryFindChild('DefaultPolicy')?.node.defaultChild;
     if (stateMachinePolicy) {
       Validations.of(stateMachinePolicy).acknowledge(

@@ -88,6 +88,9 @@ export class TokenApi extends Construct {
         : { types: [apigateway.EndpointType.REGIONAL] },
       policy: this.resourcePolicy(),
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
+      // AWS::ApiGateway::Account is one setting per account and region ("AWS::ApiGateway::Account",
+      // CloudFormation User Guide): each stack that sets it overwrites it. Off by default, so a stage
+      // never replaces the account's role; `broker preflight` checks that one is registered.
       cloudWatchRole: config.createAccountLoggingRole,
       // The role and the account setting serve every REST API of the account: never deleted with this stack.
       ...(config.createAccountLoggingRole ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),

@@ -1,4 +1,4 @@
-import { Lazy, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, Lazy, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,8 +11,17 @@ export interface TokenCacheTableProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** Item-level actions: what a resource policy must fence. Control-plane actions stay with IAM. */
-const DATA_ACTIONS = [
+/**
+ * Item-level actions: what a resource policy must fence. Control-plane actions stay with IAM.
+ *
+ * Only actions DynamoDB accepts in a *table* policy: the stream actions (dynamodb:GetRecords,
+ * GetShardIterator, DescribeStream, ListStreams) act on a stream ARN and belong in the stream's own
+ * resource policy ("Attach a resource-based policy to a stream", DynamoDB Developer Guide); a table
+ * policy that lists one fails to deploy with "Invalid policy document: The following action names are
+ * invalid" (aws-cdk#32230; CDK split its grants into resource and principal-only actions in #36228).
+ * The table has no stream, so nothing is left unfenced. test/infra/deploy-rules.test.ts checks the list.
+ */
+export const TABLE_POLICY_DATA_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
   'dynamodb:Query',
@@ -26,9 +35,8 @@ const DATA_ACTIONS = [
   'dynamodb:PartiQLInsert',
   'dynamodb:PartiQLUpdate',
   'dynamodb:PartiQLDelete',
-  'dynamodb:GetRecords',
   'dynamodb:ExportTableToPointInTime',
-];
+] as const;
 
 /**
  * The shared (L2) token cache: one item holding the envelope-encrypted token and its metadata.
@@ -57,7 +65,7 @@ export class TokenCacheTable extends Construct {
             sid: 'DenyItemAccessExceptBrokerRoles',
             effect: iam.Effect.DENY,
             principals: [new iam.AnyPrincipal()],
-            actions: DATA_ACTIONS,
+            actions: [...TABLE_POLICY_DATA_ACTIONS],
             resources: ['*'],
             conditions: {
               ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => this.accessorRoleArns }) },
@@ -94,7 +102,7 @@ export class TokenCacheTable extends Construct {
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
         resources: [key.keyArn],
         conditions: {
-          StringEquals: { 'kms:ViaService': `dynamodb.${this.table.stack.region}.amazonaws.com` },
+          StringEquals: { 'kms:ViaService': `dynamodb.${this.table.stack.region}.${Aws.URL_SUFFIX}` },
         },
       }),
     );

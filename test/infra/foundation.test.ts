@@ -28,9 +28,17 @@ const logicalId = (type: string, pathPart: string): string => {
 };
 
 describe('broker key', () => {
-  it('is a customer-managed key with rotation on', () => {
-    template.resourceCountIs('AWS::KMS::Key', 1);
-    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  it('is a customer-managed key with rotation on; the on-call topic has a key of its own', () => {
+    // Two keys: the broker key (secret, table, tokens, logs) and the on-call topic's, which CloudWatch
+    // and EventBridge must be granted in its key policy (lib/constructs/on-call-topic.ts).
+    template.resourceCountIs('AWS::KMS::Key', 2);
+    expect(
+      Object.values(template.findResources('AWS::KMS::Key')).map((k) => k.Properties.EnableKeyRotation),
+    ).toEqual([true, true]);
+    const brokerKeyPolicy = JSON.stringify(
+      template.findResources('AWS::KMS::Key')[logicalId('AWS::KMS::Key', 'BrokerKey')]?.Properties.KeyPolicy,
+    );
+    expect(brokerKeyPolicy).not.toMatch(/cloudwatch\.amazonaws|events\.amazonaws/);
   });
 });
 

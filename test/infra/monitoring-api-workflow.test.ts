@@ -33,7 +33,7 @@ function buildFixture() {
   const { key } = new BrokerKey(stack, 'BrokerKey', { removalPolicy });
   const credentialStore = new CredentialStore(stack, 'CredentialStore', { key, removalPolicy });
   const tokenCache = new TokenCacheTable(stack, 'TokenCache', { key, removalPolicy });
-  const onCall = new OnCallTopic(stack, 'OnCall', { key });
+  const onCall = new OnCallTopic(stack, 'OnCall', { removalPolicy });
   const mintToken = new MintTokenFunction(stack, 'MintToken', {
     config,
     key,

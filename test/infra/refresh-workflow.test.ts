@@ -207,9 +207,12 @@ describe('refresh workflow — state machine', () => {
         }),
         expect.objectContaining({
           Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: { 'Fn::GetAtt': [idOf(stack, stack.onCall.node.findChild('TopicKey')), 'Arn'] },
           Condition: {
             StringEquals: {
-              'kms:ViaService': { 'Fn::Join': ['', ['sns.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+              'kms:ViaService': {
+                'Fn::Join': ['', ['sns.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]],
+              },
             },
           },
         }),

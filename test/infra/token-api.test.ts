@@ -331,13 +331,13 @@ describe('TokenApi — stage', () => {
     template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { WebACLArn: webAclArn });
   });
 
-  it('createAccountLoggingRole false: no account-wide role or setting in the stack', () => {
-    const withRole = defaultStage.template.findResources('AWS::ApiGateway::Account');
-    const { template } = synth({ api: { createAccountLoggingRole: false } });
+  it('by default no account-wide role or setting in the stack; createAccountLoggingRole true: one, retained', () => {
+    const { template } = synth({ api: { createAccountLoggingRole: true } });
+    const withRole = template.findResources('AWS::ApiGateway::Account');
 
+    expect(defaultStage.template.findResources('AWS::ApiGateway::Account')).toEqual({});
     expect(Object.keys(withRole)).toHaveLength(1);
     expect(Object.values(withRole)[0]?.DeletionPolicy).toBe('Retain');
-    expect(template.findResources('AWS::ApiGateway::Account')).toEqual({});
   });
 });
 

@@ -104,7 +104,7 @@ class HarnessStack extends Stack {
       new iam.PolicyStatement({
         actions: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:Encrypt'],
         resources: [broker.brokerKey.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.${Aws.URL_SUFFIX}` } },
       }),
     );
 

@@ -28,6 +28,7 @@ function ref(logicalId: string, resources: CfnResources): string {
     'AWS::AccountId': FAKE_ENV.accountId,
     'AWS::StackName': 'ThroughLineTokenBroker-test',
     'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::StackId': `arn:${FAKE_ENV.partition}:cloudformation:${FAKE_ENV.region}:${FAKE_ENV.accountId}:stack/ThroughLineTokenBroker-test/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`,
   };
   if (pseudo[logicalId]) return pseudo[logicalId];
   const resource = resources[logicalId];

@@ -29,7 +29,7 @@ describe('api config', () => {
       allowedPrincipalArns: [],
       allowedAccountIds: [],
       allowedOrganizationIds: [],
-      createAccountLoggingRole: true,
+      createAccountLoggingRole: false,
       throttlingRateLimit: 20,
       throttlingBurstLimit: 40,
       l1MaxAgeSeconds: 30,

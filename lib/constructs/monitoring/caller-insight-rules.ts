@@ -88,12 +88,18 @@ export class CallerInsightRules extends Construct {
 
   constructor(scope: Construct, id: string, props: CallerInsightRulesProps) {
     super(scope, id);
-    const rule = (ruleId: string, definition: CallerRuleDefinition) =>
-      new cloudwatch.CfnInsightRule(this, ruleId, {
+    const rule = (ruleId: string, definition: CallerRuleDefinition) => {
+      const insightRule = new cloudwatch.CfnInsightRule(this, ruleId, {
         ruleName: `${props.serviceName}-${definition.name}`,
         ruleState: 'ENABLED',
         ruleBody: Stack.of(this).toJsonString(callerRuleBody(definition, props.accessLogGroup.logGroupName)),
       });
+      // No Tags in the template: CloudFormation adds stack-level tags (`cdk deploy --tags`) to PutInsightRule
+      // as well, and the duplicated keys fail the create with INVALID_TAGS (aws-cdk#20103, #30056). The rules
+      // are found by name (<stack>-<rule>), not by tag.
+      insightRule.addPropertyDeletionOverride('Tags');
+      return insightRule;
+    };
     this.callers = rule('Callers', CALLER_RULES.callers);
     this.forbidden = rule('Forbidden', CALLER_RULES.forbidden);
     this.refusedPrincipals = rule('RefusedPrincipals', CALLER_RULES.refusedPrincipals);
