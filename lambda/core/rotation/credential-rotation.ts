@@ -18,6 +18,7 @@ import { checkCredentials } from './credential-check';
 import {
   CacheRefreshAfterRotationError,
   RotationAbandonedError,
+  RotationError,
   RotationNotStagedError,
   StagedCredentialsInvalidError,
   StagedCredentialsTestFailedError,
@@ -52,6 +53,12 @@ const STAGE_HOW_TO =
   'stage the new credentials and start the rotation with `npm run broker -- credentials rotate` (docs/rotation.md)';
 const CURRENT_UNCHANGED =
   'Rotation stopped; AWSCURRENT is unchanged and callers keep the current credentials.';
+
+/** Whether running the same rotation again can succeed: the error's own verdict, else (AWS errors) yes. */
+function isRetryable(error: unknown): boolean {
+  if (error instanceof RotationError || error instanceof BrokerError) return error.retryable;
+  return true;
+}
 
 /** A version's stored value, or undefined while it has none (Secrets Manager answers ResourceNotFoundException). */
 interface VersionValue {
@@ -424,6 +431,7 @@ export class CredentialRotation {
       status,
       ...(error instanceof Error ? { error: error.name } : {}),
       ...(error instanceof StagedCredentialsTestFailedError ? { upstreamError: error.upstreamError } : {}),
+      ...(status === 'failed' ? { retryable: isRetryable(error) } : {}),
       at: new Date(this.now()).toISOString(),
     });
   }
