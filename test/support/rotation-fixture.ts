@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { inject } from 'vitest';
+import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
 import { EnvVar } from '../../lambda/core/settings';
-import { BrokerFixture, type TestCredentials } from './broker-fixture';
+import { awsClientConfig, BrokerFixture, type TestCredentials } from './broker-fixture';
 import { type InvokeOutcome, invokeBundled } from './invoke-bundled';
 import type { LambdaInvokeServer } from './lambda-invoke-server-rotation';
+import type { DocStrictSecretsManager } from './secrets-manager-doc-strict';
 import type { BundledFunction } from './synth-bundles';
 
 export function bundled(name: 'MintToken' | 'RotateCredentials'): BundledFunction {
@@ -32,16 +38,24 @@ export type RotationStepName = 'createSecret' | 'setSecret' | 'testSecret' | 'fi
 /**
  * One broker in moto (key, credentials secret, token table) with mint-token served by the local
  * Lambda Invoke stand-in and the bundled rotate-credentials function run as Secrets Manager runs it:
- * one step per invocation, with {SecretId, ClientRequestToken, Step}.
+ * one step per invocation, with {SecretId, ClientRequestToken, Step, RotationToken}. The rotation
+ * function and `secrets` talk to Secrets Manager through the doc-strict stand-in, which holds the
+ * rotation's empty AWSPENDING version as Secrets Manager does.
  */
 export class RotationFixture {
   readonly mintTokenFunctionName: string;
+  /** Secrets Manager as the rotation function and operators see it: through the doc-strict stand-in. */
+  readonly secrets: SecretsManagerClient;
 
   private constructor(
     readonly broker: BrokerFixture,
     readonly lambdaServer: LambdaInvokeServer,
     readonly tokenUrl: string,
+    private readonly docStrict: DocStrictSecretsManager | undefined,
   ) {
+    this.secrets = docStrict
+      ? new SecretsManagerClient({ ...awsClientConfig(), endpoint: docStrict.url })
+      : broker.secrets;
     this.mintTokenFunctionName = `mint-token-${randomUUID().slice(0, 8)}`;
     lambdaServer.register(this.mintTokenFunctionName, {
       bundle: bundled('MintToken').bundle,
@@ -53,8 +67,9 @@ export class RotationFixture {
     initial: TestCredentials | string | undefined,
     lambdaServer: LambdaInvokeServer,
     tokenUrl: string,
+    standIn?: DocStrictSecretsManager,
   ): Promise<RotationFixture> {
-    return new RotationFixture(await BrokerFixture.create(initial), lambdaServer, tokenUrl);
+    return new RotationFixture(await BrokerFixture.create(initial), lambdaServer, tokenUrl, standIn);
   }
 
   get secretArn(): string {
@@ -67,21 +82,33 @@ export class RotationFixture {
       ...this.broker.functionEnv(bundled('RotateCredentials').environment, localUpstream(this.tokenUrl)),
       [EnvVar.MintTokenFunctionName]: this.mintTokenFunctionName,
       AWS_ENDPOINT_URL_LAMBDA: this.lambdaServer.url,
+      ...(this.docStrict ? { AWS_ENDPOINT_URL_SECRETS_MANAGER: this.docStrict.url } : {}),
     };
   }
 
-  /** Stages credentials as AWSPENDING under a new ClientRequestToken, as `credentials rotate` does. */
+  /** Stages credentials under THROUGHLINE_STAGED as a new version, as `credentials rotate` does. Returns its id. */
   async stage(value: TestCredentials | string): Promise<string> {
-    const token = randomUUID();
-    await this.broker.secrets.send(
+    const versionId = randomUUID();
+    await this.secrets.send(
       new PutSecretValueCommand({
         SecretId: this.secretArn,
-        ClientRequestToken: token,
+        ClientRequestToken: versionId,
         SecretString: typeof value === 'string' ? value : JSON.stringify(value),
-        VersionStages: ['AWSPENDING'],
+        VersionStages: [STAGED_LABEL],
       }),
     );
-    return token;
+    return versionId;
+  }
+
+  /** What RotateSecret does before invoking the function: the rotation's empty AWSPENDING version. Returns its id. */
+  async openRotation(options: { readonly testOnly?: boolean } = {}): Promise<string> {
+    return (await this.standIn.openRotation(this.secretArn, options)).token;
+  }
+
+  /** The doc-strict Secrets Manager this fixture was created with (rotation tests need one). */
+  get standIn(): DocStrictSecretsManager {
+    if (!this.docStrict) throw new Error('RotationFixture.create was given no DocStrictSecretsManager');
+    return this.docStrict;
   }
 
   /** Runs rotation steps in one execution environment, in order, as Secrets Manager invokes them. */
@@ -90,15 +117,21 @@ export class RotationFixture {
     steps: readonly RotationStepName[],
     secretId = this.secretArn,
   ): Promise<InvokeOutcome> {
+    const rotationToken = this.docStrict?.rotations.find((r) => r.token === token)?.rotationToken;
     return invokeBundled({
       bundle: bundled('RotateCredentials').bundle,
       env: this.rotateEnv(),
-      events: steps.map((Step) => ({ SecretId: secretId, ClientRequestToken: token, Step })),
+      events: steps.map((Step) => ({
+        SecretId: secretId,
+        ClientRequestToken: token,
+        Step,
+        ...(rotationToken ? { RotationToken: rotationToken } : {}),
+      })),
     });
   }
 
   async describe() {
-    return this.broker.secrets.send(new DescribeSecretCommand({ SecretId: this.secretArn }));
+    return this.secrets.send(new DescribeSecretCommand({ SecretId: this.secretArn }));
   }
 
   /** Version id → staging labels, sorted for stable comparison. */

@@ -89,7 +89,7 @@ export interface RotationServiceEvent {
   readonly errorMessage?: string;
 }
 
-interface Rotation {
+export interface Rotation {
   readonly arn: string;
   readonly token: string;
   readonly rotationToken: string;
@@ -153,6 +153,30 @@ export class DocStrictSecretsManager {
   /** The next `count` invocations of `step` fail as a Lambda timeout would, without running the function. */
   interruptNext(step: (typeof STEPS)[number], count = 1): void {
     this.interrupts.set(step, (this.interrupts.get(step) ?? 0) + count);
+  }
+
+  /**
+   * What RotateSecret does before it invokes anything — the same refusal, then the empty AWSPENDING
+   * version — for tests that play Secrets Manager's invoker step by step themselves. No step runs.
+   */
+  async openRotation(secretArn: string, options: { readonly testOnly?: boolean } = {}): Promise<Rotation> {
+    const described = await this.moto.send(new DescribeSecretCommand({ SecretId: secretArn }));
+    const stages = this.stagesOf(secretArn, described.VersionIdsToStages ?? {});
+    if (Object.values(stages).some((l) => l.includes('AWSPENDING') && !l.includes('AWSCURRENT'))) {
+      throw new Error(`InvalidRequestException: ${IN_PROGRESS}`);
+    }
+    const rotation: Rotation = {
+      arn: secretArn,
+      token: randomUUID(),
+      rotationToken: randomUUID(),
+      createdDate: Date.now() / 1000,
+      empty: true,
+      testOnly: options.testOnly === true,
+      abandoned: false,
+      done: Promise.resolve(),
+    };
+    this.rotations.push(rotation);
+    return rotation;
   }
 
   rotationsOf(secretArn: string): Rotation[] {

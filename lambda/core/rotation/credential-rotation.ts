@@ -325,21 +325,23 @@ export class CredentialRotation {
   }
 
   /**
-   * Secrets Manager creates the rotation's version with AWSPENDING before the first step. A version it
-   * does not list at all was never a rotation's; one listed without AWSPENDING (and not AWSCURRENT) was
-   * abandoned — a new version was written during the rotation — or released by an operator.
+   * Secrets Manager creates the rotation's version with AWSPENDING before the first step. A version
+   * without it (and not AWSCURRENT) is no rotation in progress: it was abandoned — a new version of the
+   * secret was written during the rotation, and Secrets Manager removed AWSPENDING — or an operator
+   * released it, or Secrets Manager never created it (a hand-made event). A version left with no label
+   * is not even listed any more (DescribeSecret lists versions "that have staging labels attached"),
+   * so the three cannot be told apart; none may be promoted.
    */
   private requirePending(token: string, stages: VersionStages, step: RotationStep): void {
     if (stages.has(token, Stage.Pending)) return;
-    if (!stages.knows(token)) throw this.notStaged(token, step);
     throw new RotationAbandonedError(
-      `${step}: version ${token} no longer carries AWSPENDING, so this rotation was abandoned (a new version of the secret was written during it, or the label was released). Nothing was promoted. Start a new rotation with \`npm run broker -- credentials rotate\`. ${CURRENT_UNCHANGED}`,
+      `${step}: version ${token} does not carry AWSPENDING, so it is no rotation in progress: the rotation was abandoned (a new version of the secret was written during it), its label was released, or Secrets Manager never created it. Nothing was promoted. Start a new rotation with \`npm run broker -- credentials rotate\`. ${CURRENT_UNCHANGED}`,
     );
   }
 
   private notStaged(token: string, step: RotationStep): RotationNotStagedError {
     return new RotationNotStagedError(
-      `${step}: version ${token} holds no credentials and is not a rotation Secrets Manager started. ` +
+      `${step}: version ${token} holds no credentials. ` +
         `ThroughLine issues credentials only in its dashboard, so a rotation cannot create them: ${STAGE_HOW_TO}. ${CURRENT_UNCHANGED}`,
     );
   }

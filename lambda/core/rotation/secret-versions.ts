@@ -37,11 +37,6 @@ export class VersionStages {
     return this.stagesOf(versionId).includes(stage);
   }
 
-  /** Whether the secret lists this version at all (with or without labels). */
-  knows(versionId: string): boolean {
-    return versionId in this.versionIdsToStages;
-  }
-
   /** The version holding `stage`, if any (each label is on at most one version). */
   versionWith(stage: Stage | typeof STAGED_LABEL): string | undefined {
     return Object.entries(this.versionIdsToStages).find(([, stages]) => stages.includes(stage))?.[0];
