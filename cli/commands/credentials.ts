@@ -62,7 +62,11 @@ export function registerCredentialsCommands(
     refuseCommandLineCredentials(command);
     const creds = await readCredentials();
     const { admin, tokens } = await contextFor(globalOptions(command), io);
-    const versionId = await admin.setInitial(creds, options.replace);
+    const versionId = await admin.setInitial(
+      creds,
+      options.replace,
+      async (id) => (await tokens.describe().catch(() => null))?.credentialVersionId === id,
+    );
     io.out(`Stored the credentials as version ${versionId} (AWSCURRENT) of ${admin.secretArn}.`);
     try {
       const minted = await tokens.refresh(false);

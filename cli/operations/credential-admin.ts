@@ -111,20 +111,23 @@ export class CredentialAdmin {
   }
 
   /**
-   * Puts the first real credentials in as AWSCURRENT (replacing the deploy-time placeholder). Once
+   * Puts the first real credentials in as AWSCURRENT (into the empty secret, or over an older stack's
+   * deploy-time placeholder). Once
    * credentials have been set, new ones go through `rotate`, which tests them before use; `replace`
    * overrides that for an operator who knows the current ones are unusable anyway.
    */
-  async setInitial(credentials: ClientCredentials, replace: boolean): Promise<string> {
-    const [versions, { raw }] = await Promise.all([this.listVersions(), this.versions.describe()]);
+  async setInitial(
+    credentials: ClientCredentials,
+    replace: boolean,
+    inUse: (versionId: string) => Promise<boolean> = async () => true,
+  ): Promise<string> {
+    const versions = await this.listVersions();
     // The secret is created empty. Stacks deployed by older releases hold one generated placeholder
-    // version, written by CloudFormation together with the secret: that one may be replaced too.
+    // version instead; it may be replaced like an empty secret when nothing was ever minted with it
+    // (`inUse`: the token cache holds a token of that version).
     const current = versions.find((v) => v.stages.includes(Stage.Current));
     const deployPlaceholder =
-      versions.length === 1 &&
-      current?.createdDate !== undefined &&
-      raw.CreatedDate !== undefined &&
-      Math.abs(current.createdDate.getTime() - raw.CreatedDate.getTime()) < 120_000;
+      versions.length === 1 && current !== undefined && !(await inUse(current.versionId));
     if (current && !deployPlaceholder && !replace) {
       throw new CredentialAdminError(
         `Credentials have been put into ${this.secretArn} before (${versions.length} versions). ` +

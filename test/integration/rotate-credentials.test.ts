@@ -12,11 +12,11 @@ import { TokenAdmin } from '../../cli/operations/token-admin';
 import { MetricName } from '../../lambda/core/metric-names';
 import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import { parseProgress, ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
+import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
 import { awsClientConfig, makeCredentials, type TestCredentials } from '../support/broker-fixture';
 import type { InvokeOutcome } from '../support/invoke-bundled';
 import { LambdaInvokeServer } from '../support/lambda-invoke-server-rotation';
 import { expectNoSecretIn } from '../support/leaks';
-import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
 import { RotationFixture, type RotationStepName } from '../support/rotation-fixture';
 import { DocStrictSecretsManager } from '../support/secrets-manager-doc-strict';
 import { FakeTokenServer } from '../support/token-server';
@@ -208,7 +208,11 @@ describe('rotate-credentials (bundled) — whole-rotation retries', () => {
 
     expect(results(created)).toEqual(['ok']);
     expect(standIn.events).toContainEqual({ eventName: 'RotationAbandoned', token });
-    expect(results(rest)).toEqual(['RotationAbandonedError', 'RotationAbandonedError', 'RotationAbandonedError']);
+    expect(results(rest)).toEqual([
+      'RotationAbandonedError',
+      'RotationAbandonedError',
+      'RotationAbandonedError',
+    ]);
     expect(await fixture.versionWith('AWSCURRENT')).toBe(oldVersion);
     expect(await fixture.versionWith('AWSPENDING')).toBeUndefined();
     expect(await progressOf(fixture)).toMatchObject({ token, status: 'failed', retryable: false });
@@ -348,7 +352,7 @@ describe('rotate-credentials (bundled) — configuration test on a new stack', (
     expect(server.requests).toHaveLength(0);
   });
 
-  it('testSecret with a copy of an older stack\'s deploy-time placeholder passes without calling ThroughLine', async () => {
+  it("testSecret with a copy of an older stack's deploy-time placeholder passes without calling ThroughLine", async () => {
     const placeholder = JSON.stringify({
       throughline_broker_placeholder: 'set me',
       nonce: 'PlaceholderNonce9',

@@ -6,14 +6,17 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { inject } from 'vitest';
 import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
+import { ServeEnvVar } from '../../lambda/core/serve-token-settings';
 import { EnvVar } from '../../lambda/core/settings';
+import { tokenRequestEvent } from './api-gateway-event';
 import { awsClientConfig, BrokerFixture, type TestCredentials } from './broker-fixture';
 import { type InvokeOutcome, invokeBundled } from './invoke-bundled';
 import type { LambdaInvokeServer } from './lambda-invoke-server-rotation';
+import { MOTO_CREDENTIALS, MOTO_REGION } from './moto';
 import type { DocStrictSecretsManager } from './secrets-manager-doc-strict';
 import type { BundledFunction } from './synth-bundles';
 
-export function bundled(name: 'MintToken' | 'RotateCredentials'): BundledFunction {
+export function bundled(name: 'MintToken' | 'RotateCredentials' | 'ServeToken'): BundledFunction {
   const fn = inject('bundledFunctions')[name];
   if (!fn) throw new Error(`${name} bundle not found in the synthesized app`);
   return fn;
@@ -128,6 +131,49 @@ export class RotationFixture {
         ...(rotationToken ? { RotationToken: rotationToken } : {}),
       })),
     });
+  }
+
+  /**
+   * One request to a FRESH serve-token instance (its own cold process, empty L1), wired as deployed:
+   * table and key of this broker, mint-token behind the Lambda stand-in. Returns what the caller got.
+   */
+  async serveFreshInstance(): Promise<{
+    status: number;
+    accessToken: string | undefined;
+    logLines: string[];
+  }> {
+    const serve = bundled('ServeToken');
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(serve.environment))
+      if (typeof value === 'string') env[name] = value;
+    const settings = {
+      ...(JSON.parse(env[ServeEnvVar.Settings] as string) as Record<string, unknown>),
+      mintThrottleBackoffBaseMs: 50,
+      mintThrottleBackoffCapMs: 200,
+    };
+    const outcome = await invokeBundled<{ statusCode: number; body: string }>({
+      bundle: serve.bundle,
+      env: {
+        ...env,
+        [EnvVar.TokenTableName]: this.broker.tableName,
+        [EnvVar.TokenKeyArn]: this.broker.keyArn,
+        [ServeEnvVar.MintFunctionName]: this.mintTokenFunctionName,
+        [ServeEnvVar.Settings]: JSON.stringify(settings),
+        AWS_ENDPOINT_URL: this.broker.localEnv.motoEndpoint,
+        AWS_ENDPOINT_URL_LAMBDA: this.lambdaServer.url,
+        AWS_REGION: MOTO_REGION,
+        AWS_DEFAULT_REGION: MOTO_REGION,
+        AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+        AWS_LAMBDA_FUNCTION_NAME: 'serve-token',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      events: [tokenRequestEvent()],
+    });
+    const result = outcome.results[0];
+    if (!result?.ok) throw new Error(`serve-token failed: ${result ? result.error.message : 'no result'}`);
+    const body = JSON.parse(result.value.body) as { access_token?: string };
+    return { status: result.value.statusCode, accessToken: body.access_token, logLines: outcome.logLines };
   }
 
   async describe() {

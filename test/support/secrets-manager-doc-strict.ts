@@ -113,6 +113,8 @@ export class DocStrictSecretsManager {
   readonly rotations: Rotation[] = [];
   private readonly targets = new Map<string, RotationFunction>();
   private readonly interrupts = new Map<string, number>();
+  private readonly beforeSteps = new Map<string, () => Promise<void>>();
+  private beforeRotate: (() => Promise<void>) | undefined;
   private readonly server: Server;
 
   private constructor(
@@ -179,6 +181,16 @@ export class DocStrictSecretsManager {
     return rotation;
   }
 
+  /** Runs `action` once, just before the next invocation of `step` (e.g. an operator writing a version). */
+  beforeNextStep(step: (typeof STEPS)[number], action: () => Promise<void>): void {
+    this.beforeSteps.set(step, action);
+  }
+
+  /** Runs `action` once, when the next RotateSecret arrives and before it is answered (a race with another operator). */
+  beforeNextRotateSecret(action: () => Promise<void>): void {
+    this.beforeRotate = action;
+  }
+
   rotationsOf(secretArn: string): Rotation[] {
     return this.rotations.filter((r) => r.arn === secretArn);
   }
@@ -223,6 +235,9 @@ export class DocStrictSecretsManager {
   // --- RotateSecret ---------------------------------------------------------------------------
 
   private async rotateSecret(request: Record<string, unknown>, res: ServerResponse): Promise<void> {
+    const race = this.beforeRotate;
+    this.beforeRotate = undefined;
+    await race?.();
     const described = await this.moto.send(new DescribeSecretCommand({ SecretId: String(request.SecretId) }));
     const arn = described.ARN as string;
     const target = this.targets.get(arn);
@@ -320,6 +335,14 @@ export class DocStrictSecretsManager {
       ClientRequestToken: rotation.token,
       RotationToken: rotation.rotationToken,
     };
+    const before = this.beforeSteps.get(step);
+    if (before) {
+      this.beforeSteps.delete(step);
+      await before();
+      if (rotation.abandoned) {
+        return { token: rotation.token, attempt, step, event, ok: false, error: 'Abandoned', logLines: [] };
+      }
+    }
     const interrupts = this.interrupts.get(step) ?? 0;
     if (interrupts > 0) {
       this.interrupts.set(step, interrupts - 1);
@@ -406,7 +429,9 @@ export class DocStrictSecretsManager {
       Versions?: { VersionId: string; VersionStages?: string[] }[];
     };
     const versions = (listed.Versions ?? []).filter((v) => (v.VersionStages ?? []).length > 0);
-    const empty = this.emptyRotation(listed.ARN);
+    // moto answers its internal secret id as "ARN" here: resolve the real one.
+    const arn = await this.arnOf(request.SecretId);
+    const empty = arn ? this.emptyRotation(arn) : undefined;
     if (empty) {
       versions.push({
         VersionId: empty.token,
@@ -495,9 +520,13 @@ export class DocStrictSecretsManager {
 
   private async abandon(rotation: Rotation): Promise<void> {
     rotation.abandoned = true;
+    this.events.push({ eventName: 'RotationAbandoned', token: rotation.token });
     if (rotation.empty) {
       rotation.empty = false;
-    } else {
+      return;
+    }
+    const described = await this.moto.send(new DescribeSecretCommand({ SecretId: rotation.arn }));
+    if ((described.VersionIdsToStages?.[rotation.token] ?? []).includes('AWSPENDING')) {
       await this.moto.send(
         new UpdateSecretVersionStageCommand({
           SecretId: rotation.arn,
@@ -506,7 +535,6 @@ export class DocStrictSecretsManager {
         }),
       );
     }
-    this.events.push({ eventName: 'RotationAbandoned', token: rotation.token });
   }
 
   // --- state ------------------------------------------------------------------------------------
