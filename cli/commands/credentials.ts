@@ -243,6 +243,16 @@ export function registerCredentialsCommands(
         `  ${v.versionId}  ${(v.stages.length > 0 ? v.stages.join(',') : '-').padEnd(24)}  created ${v.createdDate?.toISOString() ?? '?'} (${age})`,
       );
     }
+    const pending = status.versions.find(
+      (v) => v.stages.includes('AWSPENDING') && !v.stages.includes('AWSCURRENT'),
+    );
+    if (pending) {
+      io.out(
+        `Rotation in progress (or stuck): version ${pending.versionId} holds AWSPENDING; Secrets Manager refuses a new rotation until it ends (docs/runbooks/rotation-failed.md).`,
+      );
+    }
+    const staged = status.versions.find((v) => v.stages.includes(STAGED_LABEL));
+    if (staged) io.out(`Staged, not in use: version ${staged.versionId} (${STAGED_LABEL}).`);
     const p = status.lastRotationProgress;
     io.out(
       `Last rotation: ${p ? `version ${p.token}, ${p.step} ${p.status}${p.error ? ` (${p.error}${p.upstreamError ? `/${p.upstreamError}` : ''})` : ''} at ${p.at}` : 'none recorded'}`,
