@@ -88,7 +88,7 @@ export function registerCredentialsCommands(
       )
       .option(
         '--compromised',
-        'breach response: after promoting, flush the cached token minted with the old credentials and mint a new one',
+        'breach response: after promoting, flush the cached token minted with the old credentials, mint a new one and verify the cache holds a token of the new version',
         false,
       )
       .option('--timeout <seconds>', 'how long to wait for the rotation', parsePositiveInt, 300)
