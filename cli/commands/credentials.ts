@@ -2,12 +2,17 @@ import { type Command, Option } from 'commander';
 import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import type { ClientCredentials } from '../../lambda/core/oauth-client';
 import type { RotationStep } from '../../lambda/core/rotation/rotation-event';
+import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
 import { createAwsClients } from '../aws-clients';
 import { CredentialsInputError, parseCredentialsInput } from '../credentials-input';
 import { type PromptTerminal, promptCredentialsLines } from '../hidden-prompt';
 import type { CliIo } from '../io';
 import { loadBrokerTarget } from '../operations/broker-target';
-import { CredentialAdmin, type RotationOutcome } from '../operations/credential-admin';
+import {
+  CredentialAdmin,
+  RotationInProgressError,
+  type RotationOutcome,
+} from '../operations/credential-admin';
 import { describeTime, TokenAdmin } from '../operations/token-admin';
 import { type GlobalOptions, globalOptions } from '../program';
 
@@ -22,7 +27,8 @@ export interface CredentialsCommandDeps {
 }
 
 const STEP_DONE: Record<RotationStep, string> = {
-  createSecret: 'createSecret: the staged credentials are well-formed and differ from the current ones',
+  createSecret:
+    'createSecret: the staged credentials are well-formed, differ from the current ones, and were copied into the rotation version',
   setSecret: 'setSecret: nothing to set at ThroughLine (its dashboard issued the credentials)',
   testSecret: 'testSecret: ThroughLine issued a token for the new credentials (token discarded)',
   finishSecret: 'finishSecret: the new credentials are AWSCURRENT and the token cache was refreshed',
@@ -56,7 +62,11 @@ export function registerCredentialsCommands(
     refuseCommandLineCredentials(command);
     const creds = await readCredentials();
     const { admin, tokens } = await contextFor(globalOptions(command), io);
-    const versionId = await admin.setInitial(creds, options.replace);
+    const versionId = await admin.setInitial(
+      creds,
+      options.replace,
+      async (id) => (await tokens.describe().catch(() => null))?.credentialVersionId === id,
+    );
     io.out(`Stored the credentials as version ${versionId} (AWSCURRENT) of ${admin.secretArn}.`);
     try {
       const minted = await tokens.refresh(false);
@@ -78,7 +88,7 @@ export function registerCredentialsCommands(
       )
       .option(
         '--compromised',
-        'breach response: after promoting, flush the cached token minted with the old credentials and mint a new one',
+        'breach response: after promoting, flush the cached token minted with the old credentials, mint a new one and verify the cache holds a token of the new version',
         false,
       )
       .option('--timeout <seconds>', 'how long to wait for the rotation', parsePositiveInt, 300)
@@ -88,35 +98,93 @@ export function registerCredentialsCommands(
       refuseCommandLineCredentials(command);
       const creds = await readCredentials();
       const { admin, tokens } = await contextFor(globalOptions(command), io, options.pollIntervalMs);
-      const { token, releasedPending } = await admin.stage(creds);
-      if (releasedPending) {
-        io.out(
-          `Released AWSPENDING from version ${releasedPending}, left by an earlier rotation that did not finish.`,
-        );
-      }
-      io.out(`Staged the new credentials as version ${token} (AWSPENDING).`);
-      try {
-        await admin.startRotation(token);
-      } catch (error) {
+      const state = () => trueState(admin, tokens);
+      const currentBefore = await admin.currentVersionId();
+
+      const leftover = await admin.releaseLeftoverPending();
+      if (leftover.kind === 'in-progress') {
         throw new Error(
-          `Secrets Manager did not start the rotation (${(error as Error).name}: ${(error as Error).message}). AWSCURRENT is unchanged; version ${token} stays staged until the next \`credentials rotate\`.`,
+          `A rotation is in progress: version ${leftover.versionId} holds AWSPENDING (${leftover.why}). Secrets Manager refuses a new rotation until it ends, and writing new credentials now would abandon it. ` +
+            `AWSCURRENT is version ${currentBefore ?? 'none'}, unchanged; nothing was staged. Next: watch it with \`credentials status\`; if it is stuck, release it with ` +
+            `\`aws secretsmanager update-secret-version-stage --secret-id ${admin.secretArn} --version-stage AWSPENDING --remove-from-version-id ${leftover.versionId}\` and run \`credentials rotate\` again.`,
         );
       }
-      io.out(`Rotation started; waiting up to ${options.timeout} s for the rotation function…`);
-      const outcome = await admin.waitForRotation(token, options.timeout * 1000, (progress) =>
-        io.out(`  ✓ ${STEP_DONE[progress.step]}`),
+      if (leftover.kind === 'released') {
+        io.out(
+          `Released AWSPENDING from version ${leftover.versionId}, left by an earlier rotation that is over (${leftover.why}); AWSCURRENT was not touched.`,
+        );
+      }
+      const staged = await admin.stage(creds);
+      io.out(
+        `Staged the new credentials as version ${staged} (${STAGED_LABEL}); AWSCURRENT (version ${currentBefore}) is unchanged.`,
       );
-      if (outcome.result !== 'succeeded') throw new Error(explainFailure(outcome));
+      let token: string;
+      try {
+        token = await admin.startRotation();
+      } catch (error) {
+        const e = error as Error;
+        throw new Error(
+          e instanceof RotationInProgressError
+            ? `Secrets Manager refused to start the rotation because a rotation is already in progress ("${e.message}"); it retries that one by itself. ${await state()} The new credentials stay staged as version ${staged} and are not in use. Next: \`credentials status\`; run \`credentials rotate\` again once that rotation has ended.`
+            : `Secrets Manager did not start the rotation (${e.name}: ${e.message}). ${await state()} The new credentials stay staged as version ${staged} and are not in use. Next: fix the cause, then run \`credentials rotate\` again.`,
+        );
+      }
+      io.out(
+        `Rotation started: Secrets Manager created version ${token} (AWSPENDING, no value yet); waiting up to ${options.timeout} s for the rotation function…`,
+      );
+      const outcome = await admin.waitForRotation(token, options.timeout * 1000, {
+        onStep: (progress) => io.out(`  ✓ ${STEP_DONE[progress.step]}`),
+        onRetrying: (progress) =>
+          io.out(
+            `  ✗ ${progress.step} failed (${progress.error ?? 'error'}${progress.upstreamError ? `/${progress.upstreamError}` : ''}); Secrets Manager is retrying the whole rotation…`,
+          ),
+      });
+      if (outcome.result === 'failed') {
+        const released = await admin.releasePending(token).catch(() => false);
+        throw new Error(
+          `${explainFailure(outcome)}${released ? ` Released AWSPENDING from version ${token} so that nothing stays stuck (Secrets Manager's remaining retries of it stop at their first step).` : ''} ${await state()} Next: fix what the message says, then run \`credentials rotate\` again.`,
+        );
+      }
+      if (outcome.result !== 'succeeded') throw new Error(`${explainFailure(outcome)} ${await state()}`);
       io.out(
         `Rotation complete: version ${token} is AWSCURRENT${outcome.previousVersionId ? `, version ${outcome.previousVersionId} is AWSPREVIOUS (\`credentials rollback\` restores it)` : ''}.`,
       );
-      if (!options.compromised) return;
+      if (!options.compromised) {
+        io.out(await state());
+        return;
+      }
 
-      const removed = await tokens.flush();
+      let removed: boolean;
+      try {
+        removed = await tokens.flush();
+      } catch (error) {
+        throw new Error(
+          `The new credentials (version ${token}) are AWSCURRENT, but flushing the cached token failed (${(error as Error).message}). ${await state()} Next: \`npm run broker -- token flush\`, then \`token refresh --force\`, then \`credentials status\`.`,
+        );
+      }
       io.out(removed ? 'Flushed the cached token.' : 'The token cache was already empty.');
-      const minted = await tokens.refresh(true);
+      let minted: Awaited<ReturnType<TokenAdmin['refresh']>>;
+      try {
+        minted = await tokens.refresh(true);
+      } catch (error) {
+        throw new Error(
+          `The new credentials (version ${token}) are AWSCURRENT and the cached token was flushed, but minting a token with them failed (${(error as Error).message}); the next token request tries again. ${await state()} Next: \`npm run broker -- token refresh --force\`; if ThroughLine rejects the new credentials, see docs/runbooks/credentials-compromised.md.`,
+        );
+      }
       io.out(
         `Cached a new token minted with version ${minted.credentialVersionId}: expires ${describeTime(minted.expiresAt)}.`,
+      );
+      const [cached, current] = await Promise.all([
+        tokens.describe().catch(() => undefined),
+        admin.currentVersionId(),
+      ]);
+      if (current !== token || cached?.credentialVersionId !== token) {
+        throw new Error(
+          `Verification failed: expected AWSCURRENT and the cached token to be of version ${token}. ${await state()} Next: \`npm run broker -- token refresh --force\`, then \`credentials status\`.`,
+        );
+      }
+      io.out(
+        `Verified: AWSCURRENT is version ${token} and the token cache holds a token of version ${token}; no token of the old credentials is cached.`,
       );
       io.out(
         'Next (docs/runbooks/credentials-compromised.md): destroy the compromised application in the ThroughLine dashboard, report the breach to ThroughLine, and watch the broker alarms.',
@@ -133,10 +201,22 @@ export function registerCredentialsCommands(
     const { admin, tokens } = await contextFor(globalOptions(command), io);
     const { restored, replaced } = await admin.rollback();
     io.out(`Rolled back: version ${restored} is AWSCURRENT again; version ${replaced} is now AWSPREVIOUS.`);
-    const refreshed = await tokens.refresh(false);
+    let refreshed: Awaited<ReturnType<TokenAdmin['refresh']>>;
+    try {
+      refreshed = await tokens.refresh(false);
+    } catch (error) {
+      throw new Error(
+        `Rolled back, but refreshing the token cache failed (${(error as Error).message}). ${await trueState(admin, tokens)} Next: \`npm run broker -- token refresh\`.`,
+      );
+    }
     io.out(
       `Token cache refreshed: token of credentials version ${refreshed.credentialVersionId}, expires ${describeTime(refreshed.expiresAt)}.`,
     );
+    if (refreshed.credentialVersionId !== restored) {
+      throw new Error(
+        `The token cache holds a token of version ${refreshed.credentialVersionId}, not of the restored version ${restored}. Next: \`npm run broker -- token refresh --force\`.`,
+      );
+    }
   });
 
   refusingArguments(
@@ -163,6 +243,16 @@ export function registerCredentialsCommands(
         `  ${v.versionId}  ${(v.stages.length > 0 ? v.stages.join(',') : '-').padEnd(24)}  created ${v.createdDate?.toISOString() ?? '?'} (${age})`,
       );
     }
+    const pending = status.versions.find(
+      (v) => v.stages.includes('AWSPENDING') && !v.stages.includes('AWSCURRENT'),
+    );
+    if (pending) {
+      io.out(
+        `Rotation in progress (or stuck): version ${pending.versionId} holds AWSPENDING; Secrets Manager refuses a new rotation until it ends (docs/runbooks/rotation-failed.md).`,
+      );
+    }
+    const staged = status.versions.find((v) => v.stages.includes(STAGED_LABEL));
+    if (staged) io.out(`Staged, not in use: version ${staged.versionId} (${STAGED_LABEL}).`);
     const p = status.lastRotationProgress;
     io.out(
       `Last rotation: ${p ? `version ${p.token}, ${p.step} ${p.status}${p.error ? ` (${p.error}${p.upstreamError ? `/${p.upstreamError}` : ''})` : ''} at ${p.at}` : 'none recorded'}`,
@@ -216,18 +306,45 @@ function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** What is true now: where AWSCURRENT is and whether the cache holds a token of it. Never a value. */
+async function trueState(admin: CredentialAdmin, tokens: TokenAdmin): Promise<string> {
+  const current = await admin.currentVersionId().catch(() => undefined);
+  let cache: string;
+  try {
+    const cached = await tokens.describe();
+    cache = cached
+      ? `the token cache holds a token of version ${cached.credentialVersionId}${cached.credentialVersionId === current ? ' (the current one)' : ' (NOT the current one: run `token refresh`)'}, expiring ${describeTime(cached.expiresAt)}`
+      : 'the token cache is empty (the next request mints one)';
+  } catch (error) {
+    cache = `the token cache could not be checked (${(error as Error).name})`;
+  }
+  return `Now: AWSCURRENT is version ${current ?? 'none'}; ${cache}.`;
+}
+
 function explainFailure(outcome: Exclude<RotationOutcome, { result: 'succeeded' }>): string {
   if (outcome.result === 'timed-out') {
     const last = outcome.lastProgress;
     return (
-      `The rotation of version ${outcome.token} did not finish in time (last step recorded: ${last ? `${last.step} ${last.status}` : 'none'}). ` +
-      'Check `credentials status` and the rotate-credentials function logs; the rotation may still complete.'
+      `The rotation of version ${outcome.token} did not finish in time (last step recorded: ${last ? `${last.step} ${last.status}${last.error ? ` (${last.error})` : ''}` : 'none'}). ` +
+      (outcome.retrying ? 'Secrets Manager is retrying it. ' : 'It may still be running. ') +
+      (outcome.promoted
+        ? `Version ${outcome.token} IS AWSCURRENT already; what is left is the token cache refresh. `
+        : 'AWSCURRENT has not moved. ') +
+      'Next: `credentials status` and the rotate-credentials function logs; the rotation may still complete.'
+    );
+  }
+  if (outcome.result === 'abandoned') {
+    return (
+      `The rotation of version ${outcome.token} was abandoned before it finished: AWSPENDING was removed from it without it becoming AWSCURRENT. ` +
+      'Secrets Manager does that when a new version of the secret is written during a rotation (a RotationAbandoned event in CloudTrail), e.g. a concurrent `credentials set` or `rotate`; or someone released the label. ' +
+      'Next: `credentials status`, then `credentials rotate` again.'
     );
   }
   const { failure } = outcome;
   const unchanged = 'AWSCURRENT is unchanged: callers keep the current credentials.';
   const why: Record<string, string> = {
     RotationNotStagedError: `no staged credentials were found for this rotation. ${unchanged}`,
+    RotationAbandonedError: `the rotation's version lost AWSPENDING (abandoned or released). ${unchanged}`,
     StagedCredentialsInvalidError: `the staged credentials are not usable. ${unchanged}`,
     StagedCredentialsUnchangedError: `the staged credentials are the ones already in use — create a new application in the ThroughLine dashboard and rotate to its credentials. ${unchanged}`,
     CacheRefreshAfterRotationError:
@@ -240,9 +357,7 @@ function explainFailure(outcome: Exclude<RotationOutcome, { result: 'succeeded' 
     reason =
       failure.upstreamError === 'InvalidClientError'
         ? `ThroughLine rejected the new credentials (invalid_client): check that you copied the new application's client id and secret. ${unchanged}`
-        : failure.upstreamError === 'UpstreamUnavailableError'
-          ? `the token endpoint could not be reached to test the new credentials; try again later. ${unchanged}`
-          : `ThroughLine did not issue a token for the new credentials (${failure.upstreamError ?? 'unknown error'}). ${unchanged}`;
+        : `ThroughLine did not issue a token for the new credentials (${failure.upstreamError ?? 'unknown error'}). ${unchanged}`;
   }
   return `Rotation of version ${outcome.token} failed at ${failure.step}: ${reason}`;
 }

@@ -6,13 +6,12 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { ClientCredentials } from '../../lambda/core/oauth-client';
-import type { RotationStep } from '../../lambda/core/rotation/rotation-event';
 import {
   parseProgress,
   ROTATION_PROGRESS_TAG,
   type RotationProgress,
 } from '../../lambda/core/rotation/rotation-progress';
-import { SecretVersions, Stage } from '../../lambda/core/rotation/secret-versions';
+import { SecretVersions, STAGED_LABEL, Stage } from '../../lambda/core/rotation/secret-versions';
 import { toSecretString } from '../credentials-input';
 
 /** An operator request that the secret's current state does not allow; the message says why and what to do. */
@@ -38,12 +37,47 @@ export interface CredentialStatus {
 
 export type RotationOutcome =
   | { readonly result: 'succeeded'; readonly token: string; readonly previousVersionId: string | undefined }
+  /** A step failed with an error no retry can fix (the function recorded retryable=false). */
   | { readonly result: 'failed'; readonly token: string; readonly failure: RotationProgress }
+  /** The version lost AWSPENDING without becoming AWSCURRENT: a new version was written mid-rotation, or it was released. */
+  | {
+      readonly result: 'abandoned';
+      readonly token: string;
+      readonly lastProgress: RotationProgress | undefined;
+    }
   | {
       readonly result: 'timed-out';
       readonly token: string;
       readonly lastProgress: RotationProgress | undefined;
+      /** The last recorded step failed retryably: Secrets Manager is retrying the whole rotation. */
+      readonly retrying: boolean;
+      /** The version is already AWSCURRENT (finishSecret's cache refresh is what is left). */
+      readonly promoted: boolean;
     };
+
+/** What the CLI found and did about an AWSPENDING label on a non-current version before staging. */
+export type LeftoverPending =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'released'; readonly versionId: string; readonly why: string }
+  | { readonly kind: 'in-progress'; readonly versionId: string; readonly why: string };
+
+/** Secrets Manager refused RotateSecret because a rotation is still in progress (it will retry that one). */
+export class RotationInProgressError extends Error {
+  override readonly name = 'RotationInProgressError';
+}
+
+/** Step events while waiting for a rotation. */
+export interface RotationWatcher {
+  readonly onStep: (progress: RotationProgress) => void;
+  /** A step failed retryably; Secrets Manager retries the whole rotation. */
+  readonly onRetrying?: (progress: RotationProgress) => void;
+}
+
+/**
+ * A rotation with no recorded activity for this long is not running: Secrets Manager's retries of a
+ * failed rotation and every step (Lambda timeout ≤ 2 × the upstream budget + 30 s) happen well within it.
+ */
+export const ROTATION_STALE_AFTER_MS = 15 * 60_000;
 
 export interface CredentialAdminOptions {
   readonly pollIntervalMs?: number;
@@ -77,13 +111,24 @@ export class CredentialAdmin {
   }
 
   /**
-   * Puts the first real credentials in as AWSCURRENT (replacing the deploy-time placeholder). Once
+   * Puts the first real credentials in as AWSCURRENT (into the empty secret, or over an older stack's
+   * deploy-time placeholder). Once
    * credentials have been set, new ones go through `rotate`, which tests them before use; `replace`
    * overrides that for an operator who knows the current ones are unusable anyway.
    */
-  async setInitial(credentials: ClientCredentials, replace: boolean): Promise<string> {
+  async setInitial(
+    credentials: ClientCredentials,
+    replace: boolean,
+    inUse: (versionId: string) => Promise<boolean> = async () => true,
+  ): Promise<string> {
     const versions = await this.listVersions();
-    if (versions.length > 1 && !replace) {
+    // The secret is created empty. Stacks deployed by older releases hold one generated placeholder
+    // version instead; it may be replaced like an empty secret when nothing was ever minted with it
+    // (`inUse`: the token cache holds a token of that version).
+    const current = versions.find((v) => v.stages.includes(Stage.Current));
+    const deployPlaceholder =
+      versions.length === 1 && current !== undefined && !(await inUse(current.versionId));
+    if (current && !deployPlaceholder && !replace) {
       throw new CredentialAdminError(
         `Credentials have been put into ${this.secretArn} before (${versions.length} versions). ` +
           'Use `credentials rotate` to test and promote new ones without interrupting callers, or ' +
@@ -102,71 +147,145 @@ export class CredentialAdmin {
   }
 
   /**
-   * Stages new credentials as AWSPENDING under a fresh ClientRequestToken. A leftover AWSPENDING from
-   * a failed rotation is released first: Secrets Manager refuses a new rotation while one is pending.
-   * Returns the token and the version whose AWSPENDING label was released, if any.
+   * Looks for an AWSPENDING label on a version other than AWSCURRENT: Secrets Manager treats that as a
+   * rotation in progress and refuses RotateSecret (RotateSecret API reference). It is released — the
+   * documented clean-up: UpdateSecretVersionStage removing AWSPENDING from that version — when the
+   * rotation is over: its last recorded step failed, or nothing happened for ROTATION_STALE_AFTER_MS.
+   * A rotation that is still running is left alone (the caller says what to run).
    */
-  async stage(
-    credentials: ClientCredentials,
-  ): Promise<{ token: string; releasedPending: string | undefined }> {
-    const { stages } = await this.versions.describe();
+  async releaseLeftoverPending(): Promise<LeftoverPending> {
+    const { stages, tags } = await this.versions.describe();
     const pending = stages.versionWith(Stage.Pending);
-    let releasedPending: string | undefined;
-    if (pending && !stages.has(pending, Stage.Current)) {
-      await this.versions.removeStage(Stage.Pending, pending);
-      releasedPending = pending;
+    if (!pending || stages.has(pending, Stage.Current)) return { kind: 'none' };
+    const progress = parseProgress(tags[ROTATION_PROGRESS_TAG]);
+    const mine = progress?.token === pending ? progress : undefined;
+    const lastActivity = mine ? Date.parse(mine.at) : await this.createdMs(pending);
+    const idleMs =
+      lastActivity === undefined || Number.isNaN(lastActivity) ? Infinity : this.now() - lastActivity;
+    let why: string | undefined;
+    if (mine?.status === 'failed')
+      why = `its ${mine.step} step failed (${mine.error ?? 'error'}${mine.upstreamError ? `/${mine.upstreamError}` : ''})`;
+    else if (idleMs >= ROTATION_STALE_AFTER_MS)
+      why = `nothing was recorded for it for ${Math.round(idleMs / 60_000)} min`;
+    if (!why) {
+      return {
+        kind: 'in-progress',
+        versionId: pending,
+        why: mine ? `its ${mine.step} step finished at ${mine.at}` : 'it was started moments ago',
+      };
     }
-    const token = randomUUID();
-    await this.secrets.send(
-      new PutSecretValueCommand({
-        SecretId: this.secretArn,
-        ClientRequestToken: token,
-        SecretString: toSecretString(credentials),
-        VersionStages: [Stage.Pending],
-      }),
-    );
-    return { token, releasedPending };
-  }
-
-  /** Asks Secrets Manager to run the attached rotation function for the staged version `token`. */
-  async startRotation(token: string): Promise<void> {
-    await this.secrets.send(
-      new RotateSecretCommand({
-        SecretId: this.secretArn,
-        ClientRequestToken: token,
-        RotateImmediately: true,
-      }),
-    );
+    await this.versions.removeStage(Stage.Pending, pending);
+    return { kind: 'released', versionId: pending, why };
   }
 
   /**
-   * Waits for the rotation of `token` to finish, calling `onStep` once per completed step as the
-   * rotation function records it. Ends at finishSecret done (and AWSCURRENT on `token`), at the first
-   * failed step, or at the timeout.
+   * Writes new credentials as a new version under THROUGHLINE_STAGED (not AWSPENDING), so AWSCURRENT
+   * stays where it is ("If you don't include VersionStages, then Secrets Manager automatically moves the
+   * staging label AWSCURRENT to this version" — we include one) and no rotation looks in progress.
+   * Staging again moves the label to the newer version. Returns the staged version's id.
+   */
+  async stage(credentials: ClientCredentials): Promise<string> {
+    const { stages } = await this.versions.describe();
+    if (!stages.versionWith(Stage.Current)) {
+      // PutSecretValue on a secret without versions makes its first version AWSCURRENT whatever the labels
+      // (PutSecretValue API reference): there is nothing to rotate from.
+      throw new CredentialAdminError(
+        `No credentials have been put into ${this.secretArn} yet: use \`credentials set\` for the first ones.`,
+      );
+    }
+    const versionId = randomUUID();
+    await this.secrets.send(
+      new PutSecretValueCommand({
+        SecretId: this.secretArn,
+        ClientRequestToken: versionId,
+        SecretString: toSecretString(credentials),
+        VersionStages: [STAGED_LABEL],
+      }),
+    );
+    return versionId;
+  }
+
+  /**
+   * Starts a rotation. No ClientRequestToken of ours: Secrets Manager creates the rotation's own version
+   * (with AWSPENDING and no value) and returns its id ("VersionId: The ID of the new version of the
+   * secret", RotateSecret API reference). A refusal because a rotation is in progress becomes
+   * RotationInProgressError: Secrets Manager says "That rotation will be reattempted", so nothing failed.
+   */
+  async startRotation(): Promise<string> {
+    let versionId: string | undefined;
+    try {
+      ({ VersionId: versionId } = await this.secrets.send(
+        new RotateSecretCommand({ SecretId: this.secretArn, RotateImmediately: true }),
+      ));
+    } catch (error) {
+      const e = error as Error;
+      if (e.name === 'InvalidRequestException' && /previous rotation isn.t complete/i.test(e.message)) {
+        throw new RotationInProgressError(e.message);
+      }
+      throw error;
+    }
+    if (!versionId) throw new Error('RotateSecret returned no VersionId');
+    return versionId;
+  }
+
+  /** Removes AWSPENDING from `versionId` if it still has it (a rotation that cannot succeed). */
+  async releasePending(versionId: string): Promise<boolean> {
+    const { stages } = await this.versions.describe();
+    if (stages.has(versionId, Stage.Current)) return false;
+    return this.versions.removeStage(Stage.Pending, versionId);
+  }
+
+  /** AWSCURRENT's version id now. */
+  async currentVersionId(): Promise<string | undefined> {
+    return (await this.versions.describe()).stages.versionWith(Stage.Current);
+  }
+
+  /**
+   * Waits for the rotation of `token` to finish, reporting each completed step as the rotation function
+   * records it. Ends at finishSecret done with AWSCURRENT on `token`, at a failure no retry can fix, when
+   * the version loses AWSPENDING without becoming AWSCURRENT (abandoned), or at the timeout. A retryable
+   * failure is reported and waited through: Secrets Manager retries the whole rotation.
    */
   async waitForRotation(
     token: string,
     timeoutMs: number,
-    onStep: (progress: RotationProgress) => void,
+    watcher: RotationWatcher,
   ): Promise<RotationOutcome> {
     const deadline = this.now() + timeoutMs;
-    const reported = new Set<RotationStep>();
+    const reported = new Set<string>();
     let last: RotationProgress | undefined;
     for (;;) {
       const { stages, tags } = await this.versions.describe();
       const progress = parseProgress(tags[ROTATION_PROGRESS_TAG]);
+      const promoted = stages.has(token, Stage.Current);
       if (progress && progress.token === token) {
         last = progress;
-        if (progress.status === 'failed') return { result: 'failed', token, failure: progress };
-        if (!reported.has(progress.step)) {
-          reported.add(progress.step);
-          onStep(progress);
+        const key = `${progress.step} ${progress.status} ${progress.at}`;
+        if (progress.status === 'failed') {
+          if (progress.retryable === false) return { result: 'failed', token, failure: progress };
+          if (!reported.has(key)) {
+            reported.add(key);
+            watcher.onRetrying?.(progress);
+          }
+        } else if (!reported.has(`${progress.step} done`)) {
+          reported.add(`${progress.step} done`);
+          watcher.onStep(progress);
         }
-        if (progress.step === 'finishSecret' && stages.has(token, Stage.Current)) {
+        if (progress.step === 'finishSecret' && progress.status === 'done' && promoted) {
           return { result: 'succeeded', token, previousVersionId: stages.versionWith(Stage.Previous) };
         }
       }
-      if (this.now() >= deadline) return { result: 'timed-out', token, lastProgress: last };
+      if (!promoted && !stages.has(token, Stage.Pending))
+        return { result: 'abandoned', token, lastProgress: last };
+      if (this.now() >= deadline) {
+        return {
+          result: 'timed-out',
+          token,
+          lastProgress: last,
+          retrying: last?.status === 'failed',
+          promoted,
+        };
+      }
       await this.sleep(Math.min(this.pollIntervalMs, Math.max(0, deadline - this.now())));
     }
   }
@@ -178,6 +297,13 @@ export class CredentialAdmin {
   async rollback(): Promise<{ restored: string; replaced: string }> {
     const { stages } = await this.versions.describe();
     const current = stages.versionWith(Stage.Current);
+    const pending = stages.versionWith(Stage.Pending);
+    if (pending && pending !== current) {
+      throw new CredentialAdminError(
+        `A rotation of ${this.secretArn} is in progress (version ${pending} holds AWSPENDING): rolling back now would race it. ` +
+          'Wait for it (`credentials status`), or release it as docs/runbooks/rotation-failed.md describes, then roll back.',
+      );
+    }
     const previous = stages.versionWith(Stage.Previous);
     if (!current || !previous) {
       throw new CredentialAdminError(
@@ -199,6 +325,11 @@ export class CredentialAdmin {
       lastRotatedDate: description.raw.LastRotatedDate,
       lastRotationProgress: parseProgress(description.tags[ROTATION_PROGRESS_TAG]),
     };
+  }
+
+  private async createdMs(versionId: string): Promise<number | undefined> {
+    const version = (await this.listVersions()).find((v) => v.versionId === versionId);
+    return version?.createdDate?.getTime();
   }
 
   private async listVersions(): Promise<CredentialVersionInfo[]> {

@@ -10,8 +10,9 @@ import { errorFields } from '../core/token-minter';
 
 /**
  * rotate-credentials: Secrets Manager's rotation function for the ThroughLine credentials secret.
- * It can read the credentials (to test the staged pair) and move staging labels, but cannot write a
- * secret value or touch the token cache: it asks mint-token to refresh the cache after promotion.
+ * It reads the operator's staged pair, writes it into the rotation's own AWSPENDING version (createSecret),
+ * tests it with a real token request and moves staging labels; it cannot touch the token cache: it asks
+ * mint-token to refresh the cache after promotion (`refresh`, never `force`).
  */
 const logger = createLogger();
 const metrics = createMetrics();

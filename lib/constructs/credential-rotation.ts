@@ -29,9 +29,10 @@ export interface CredentialRotationProps {
  * fail every time. Operators start each rotation after staging new credentials
  * (`npm run broker -- credentials rotate`); credential age is recorded as a metric instead.
  *
- * The function's role reads the credentials (to test the staged pair), moves staging labels, tags the
- * secret with rotation progress and invokes mint-token. It cannot write a secret value (operators
- * stage versions) nor read or write the token cache (mint-token refreshes it).
+ * The function's role reads the credentials (to copy and test the staged pair), writes the value of the
+ * rotation's own version (createSecret's PutSecretValue into the version Secrets Manager created with
+ * AWSPENDING), moves staging labels, tags the secret with rotation progress and invokes mint-token.
+ * It cannot generate passwords, nor read or write the token cache (mint-token refreshes it).
  */
 export class CredentialRotation extends Construct {
   readonly handler: BrokerFunction;
@@ -60,6 +61,32 @@ export class CredentialRotation extends Construct {
     });
     const role = this.handler.role;
     credentialStore.grantRead(role);
+    // createSecret copies the operator's staged pair into the rotation's version, as every AWS rotation
+    // template does (PutSecretValue with the event's ClientRequestToken and VersionStages [AWSPENDING]).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteRotationVersion',
+        actions: ['secretsmanager:PutSecretValue'],
+        resources: [secret.secretArn],
+      }),
+    );
+    const key = secret.encryptionKey;
+    if (key) {
+      // Storing a version encrypts it under the secret's key through Secrets Manager (GenerateDataKey).
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'EncryptRotationVersionViaSecretsManager',
+          actions: ['kms:GenerateDataKey'],
+          resources: [key.keyArn],
+          conditions: {
+            StringEquals: {
+              'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com`,
+              'kms:EncryptionContext:SecretARN': secret.secretArn,
+            },
+          },
+        }),
+      );
+    }
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'MoveCredentialStagingLabels',
@@ -89,8 +116,8 @@ export class CredentialRotation extends Construct {
       sourceAccount: Aws.ACCOUNT_ID,
     });
 
-    // L1 on purpose: the L2 RotationSchedule also grants PutSecretValue (operators stage versions here,
-    // the function never writes one) and secretsmanager:GetRandomPassword on "*" (nothing is generated).
+    // L1 on purpose: the L2 RotationSchedule grants its own broader set (PutSecretValue without the key
+    // conditions above, and secretsmanager:GetRandomPassword on "*": nothing is generated here).
     this.rotationSchedule = new secretsmanager.CfnRotationSchedule(this, 'Schedule', {
       secretId: secret.secretArn,
       rotationLambdaArn: this.handler.function.functionArn,

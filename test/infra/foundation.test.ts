@@ -2,6 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EnvVar } from '../../lambda/core/settings';
 import { TTL_ATTRIBUTE } from '../../lambda/core/token-cache-schema';
+import { CREDENTIALS_SECRET_PROPERTIES } from '../../lib/constructs/credential-store';
 import { nagFindings, synthBrokerForAssertions } from '../support/synth';
 
 let broker: ReturnType<typeof synthBrokerForAssertions>;
@@ -48,11 +49,23 @@ describe('credentials secret', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
       SecretString: Match.absent(),
-      GenerateSecretString: {
-        SecretStringTemplate: Match.stringLikeRegexp('throughline_broker_placeholder'),
-        GenerateStringKey: 'nonce',
-      },
+      GenerateSecretString: Match.absent(),
     });
+  });
+
+  it('defines no value at all, so no stack update can ever write a credential value', () => {
+    // CloudFormation: "If you omit both GenerateSecretString and SecretString, you create an empty
+    // secret. When you make a change to this property, a new secret version is created." A value in the
+    // template — generated or literal — means a later release that touches it makes `cdk deploy` write a
+    // new AWSCURRENT over the operator's real credentials. Any property outside this list is refused.
+    const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret'));
+    const properties = Object.keys(secret?.Properties ?? {});
+    const unexpected = properties.filter((p) => !CREDENTIALS_SECRET_PROPERTIES.includes(p));
+    expect(
+      unexpected,
+      `The credentials secret must not define a value (found ${unexpected.join(', ')}): a change to a value definition makes a stack update write a new AWSCURRENT over the real credentials. Operators put values in with \`credentials set\` / \`credentials rotate\`.`,
+    ).toEqual([]);
+    expect(JSON.stringify(secret)).not.toMatch(/SecretString|throughline_broker_placeholder/);
   });
 
   it('denies reading its value to every principal except the mint and rotate roles, and only reading', () => {

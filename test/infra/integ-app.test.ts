@@ -122,14 +122,14 @@ describe('integration-test app (synth only)', () => {
     expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(3);
   });
 
-  it('asserts: set credentials, 200 no-store, 403, rotation, 200 again (each step depending on the one before)', () => {
+  it('asserts: set credentials, 200 no-store, 403, RotateSecret refusal, rejected rotation, rotation, 200 again (each step depending on the one before)', () => {
     const assertStack = assembly.stacks.find((s) => s.stackName.includes('DeployAssert'));
     if (!assertStack) throw new Error('no assertion stack');
     const resources = (assertStack.template as { Resources: Resources }).Resources;
     const calls = Object.values(resources).filter((r) =>
       r.Type.startsWith('Custom::DeployAssert@SdkCallLambdainvoke'),
     );
-    expect(calls).toHaveLength(5);
+    expect(calls).toHaveLength(7);
     // .next() chains the steps: all but the first depend on another Lambda invoke.
     const invokeIds = new Set(
       Object.entries(resources)
@@ -139,11 +139,13 @@ describe('integration-test app (synth only)', () => {
     const chained = calls.filter((c) =>
       ((c as { DependsOn?: string[] }).DependsOn ?? []).some((d) => invokeIds.has(d)),
     );
-    expect(chained).toHaveLength(4);
+    expect(chained).toHaveLength(6);
     const expectations = calls.map((c) => JSON.stringify(c.Properties?.expected));
     expect(expectations.filter((e) => e.includes('no-store') && e.includes('200'))).toHaveLength(2);
     expect(expectations.filter((e) => e.includes('403') && e.includes('AccessDeniedError'))).toHaveLength(1);
-    expect(expectations.filter((e) => e.includes('currentIsStagedVersion'))).toHaveLength(1);
+    expect(expectations.filter((e) => e.includes('currentIsRotationVersion'))).toHaveLength(1);
+    expect(expectations.filter((e) => e.includes('inProgressMessage'))).toHaveLength(1);
+    expect(expectations.filter((e) => e.includes('currentUnchanged'))).toHaveLength(1);
     // Nothing the assertions send or expect is a credential: the setup function moves them itself.
     const everything = JSON.stringify(resources);
     expect(everything).not.toMatch(/client_secret/);

@@ -91,7 +91,7 @@ describe('credential rotation — wiring to the secret', () => {
 });
 
 describe('credential rotation — least privilege of the rotate role', () => {
-  it('can read the credentials, move staging labels, tag progress and invoke mint-token — nothing more', () => {
+  it('can read the credentials, write the rotation version, move staging labels, tag progress and invoke mint-token — nothing more', () => {
     const statements = statementsOfRole(rotateRoleId());
     const bySid = Object.fromEntries(statements.filter((s) => s.Sid).map((s) => [s.Sid, s]));
     expect(bySid.ReadThroughLineCredentials).toMatchObject({
@@ -99,6 +99,25 @@ describe('credential rotation — least privilege of the rotate role', () => {
       Resource: secretRef(),
     });
     expect(bySid.DecryptCredentialsViaSecretsManager).toMatchObject({ Action: 'kms:Decrypt' });
+    // createSecret copies the staged pair into the rotation's version: PutSecretValue on this secret only,
+    // and the key's GenerateDataKey only through Secrets Manager, only for this secret.
+    expect(bySid.WriteRotationVersion).toEqual({
+      Sid: 'WriteRotationVersion',
+      Effect: 'Allow',
+      Action: 'secretsmanager:PutSecretValue',
+      Resource: secretRef(),
+    });
+    expect(bySid.EncryptRotationVersionViaSecretsManager).toMatchObject({
+      Action: 'kms:GenerateDataKey',
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': {
+            'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+          },
+          'kms:EncryptionContext:SecretARN': secretRef(),
+        },
+      },
+    });
     expect(bySid.MoveCredentialStagingLabels).toMatchObject({
       Action: 'secretsmanager:UpdateSecretVersionStage',
       Resource: secretRef(),
@@ -120,19 +139,20 @@ describe('credential rotation — least privilege of the rotate role', () => {
     expect(actions.sort()).toEqual(
       [
         'kms:Decrypt',
+        'kms:GenerateDataKey',
         'lambda:InvokeFunction',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
         'secretsmanager:TagResource',
         'secretsmanager:UpdateSecretVersionStage',
         'xray:PutTelemetryRecords',
         'xray:PutTraceSegments',
       ].sort(),
     );
-    // Operators stage versions, so the function never writes a value; mint-token owns the cache.
-    expect(actions).not.toContain('secretsmanager:PutSecretValue');
+    // Nothing is generated; mint-token owns the cache.
     expect(actions).not.toContain('secretsmanager:GetRandomPassword');
     expect(actions.some((a) => a.startsWith('dynamodb:'))).toBe(false);
   });

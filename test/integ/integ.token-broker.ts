@@ -10,7 +10,11 @@
  * - Harness: a setup function (copies credentials, runs a rotation) and two probes calling GET /token
  *   with SigV4 — one granted, one not.
  * Assertions: set credentials → granted probe gets 200 + no-store → ungranted probe gets 403 →
- * rotation to new credentials succeeds → granted probe gets 200 again.
+ * RotateSecret is refused while AWSPENDING sits on a non-current version (documented contract) →
+ * a rotation to a pair the endpoint rejects fails at testSecret with AWSCURRENT unchanged and nothing
+ * stuck → rotation to new credentials succeeds on the version Secrets Manager created → granted probe
+ * gets 200 again. The secret is created EMPTY, so the deploy itself exercises Secrets Manager's
+ * configuration test (testSecret on create) against an empty secret.
  */
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { App, Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -195,17 +199,53 @@ export function buildIntegApp(app: App): IntegApp {
       ),
     }),
   );
+  const probedRefusal = invoke(harness.setup, { action: 'probe-refusal' });
+  probedRefusal.expect(
+    ExpectedResult.objectLike({
+      Payload: Match.serializedJson(
+        Match.objectLike({ refused: true, inProgressMessage: true, released: true }),
+      ),
+    }),
+  );
+  const rejected = invoke(harness.setup, { action: 'rotate-rejected' });
+  rejected.expect(
+    ExpectedResult.objectLike({
+      Payload: Match.serializedJson(
+        Match.objectLike({
+          result: 'failed',
+          failedStep: 'testSecret',
+          upstreamError: 'InvalidClientError',
+          currentUnchanged: true,
+          pendingOnNonCurrent: false,
+        }),
+      ),
+    }),
+  );
   const rotated = invoke(harness.setup, { action: 'rotate' });
   rotated.expect(
     ExpectedResult.objectLike({
-      Payload: Match.serializedJson(Match.objectLike({ result: 'succeeded', currentIsStagedVersion: true })),
+      Payload: Match.serializedJson(
+        Match.objectLike({
+          result: 'succeeded',
+          rotationVersionIsNew: true,
+          currentIsRotationVersion: true,
+          stagedLabelLeft: false,
+          pendingOnNonCurrent: false,
+        }),
+      ),
     }),
   );
   const servedAfterRotation = invoke(harness.grantedProbe);
   servedAfterRotation.expect(
     ExpectedResult.objectLike({ Payload: Match.serializedJson(Match.objectLike(SERVED)) }),
   );
-  setCredentials.next(served).next(refused).next(rotated).next(servedAfterRotation);
+  setCredentials
+    .next(served)
+    .next(refused)
+    .next(probedRefusal)
+    .next(rejected)
+    .next(rotated)
+    .next(servedAfterRotation);
 
   return { app, standIn, broker, harness, integ };
 }

@@ -1,34 +1,48 @@
 import { randomUUID } from 'node:crypto';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SecretsManagerClient, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  TagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { CredentialAdmin } from '../../cli/operations/credential-admin';
 import { TokenAdmin } from '../../cli/operations/token-admin';
 import { MetricName } from '../../lambda/core/metric-names';
 import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import { parseProgress, ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
+import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
 import { awsClientConfig, makeCredentials, type TestCredentials } from '../support/broker-fixture';
 import type { InvokeOutcome } from '../support/invoke-bundled';
 import { LambdaInvokeServer } from '../support/lambda-invoke-server-rotation';
 import { expectNoSecretIn } from '../support/leaks';
 import { RotationFixture, type RotationStepName } from '../support/rotation-fixture';
+import { DocStrictSecretsManager } from '../support/secrets-manager-doc-strict';
 import { FakeTokenServer } from '../support/token-server';
 
 /**
- * The bundled rotate-credentials function, driven step by step as Secrets Manager drives it, against
- * moto_server (staging labels, DynamoDB, KMS), the local HTTPS token endpoint, and the bundled
- * mint-token behind a local Lambda Invoke stand-in.
+ * The bundled rotate-credentials function, driven step by step as Secrets Manager drives it (the test
+ * plays the invoker), against the doc-strict Secrets Manager stand-in in front of moto_server (staging
+ * labels, the rotation's empty AWSPENDING version), DynamoDB and KMS in moto, the local HTTPS token
+ * endpoint, and the bundled mint-token behind a local Lambda Invoke stand-in.
  */
 const ALL_STEPS: readonly RotationStepName[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
 
 let server: FakeTokenServer;
 let lambdaServer: LambdaInvokeServer;
+let standIn: DocStrictSecretsManager;
 
 beforeAll(async () => {
   server = await FakeTokenServer.start(inject('trustedTls'));
   lambdaServer = await LambdaInvokeServer.start();
+  standIn = await DocStrictSecretsManager.start(
+    inject('motoEndpoint'),
+    new SecretsManagerClient(awsClientConfig()),
+  );
 });
 afterAll(async () => {
+  await standIn.stop();
   await server.stop();
   await lambdaServer.stop();
 });
@@ -38,7 +52,14 @@ beforeEach(() => {
 });
 
 async function brokerWith(creds: TestCredentials | string | undefined): Promise<RotationFixture> {
-  return RotationFixture.create(creds, lambdaServer, server.url);
+  return RotationFixture.create(creds, lambdaServer, server.url, standIn);
+}
+
+/** What `credentials rotate` and Secrets Manager do before the first step: stage, then RotateSecret's empty version. */
+async function stagedRotation(fixture: RotationFixture, value: TestCredentials | string) {
+  const stagedVersion = await fixture.stage(value);
+  const token = await fixture.openRotation();
+  return { stagedVersion, token };
 }
 
 /** A broker whose cache holds a token minted with `creds`, as in normal operation before a rotation. */
@@ -77,11 +98,23 @@ describe('rotate-credentials (bundled) — happy path', () => {
     const oldCreds = makeCredentials();
     const { fixture, oldVersion } = await runningBroker(oldCreds);
     const newCreds = makeCredentials();
-    const token = await fixture.stage(newCreds);
+    const { stagedVersion, token } = await stagedRotation(fixture, newCreds);
+    // Before createSecret the rotation's version exists with AWSPENDING and no value.
+    await expect(
+      fixture.secrets.send(new GetSecretValueCommand({ SecretId: fixture.secretArn, VersionId: token })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
 
     const untilTest = await fixture.steps(token, ['createSecret', 'setSecret', 'testSecret']);
 
     expect(results(untilTest)).toEqual(['ok', 'ok', 'ok']);
+    // createSecret wrote the staged pair into the rotation's version, with the event's RotationToken.
+    const rotation = standIn.rotations.find((r) => r.token === token);
+    expect(rotation?.writtenWithRotationToken).toBe(rotation?.rotationToken);
+    expect(await fixture.stages()).toEqual({
+      [oldVersion]: ['AWSCURRENT'],
+      [stagedVersion]: [STAGED_LABEL],
+      [token]: ['AWSPENDING'],
+    });
     // testSecret minted with the staged credentials, and only that: the cache still serves the old token.
     expect(server.requests.map((r) => r.form.client_id)).toEqual([oldCreds.client_id, newCreds.client_id]);
     expect(server.requests[1]?.form.client_secret).toBe(newCreds.client_secret);
@@ -91,6 +124,7 @@ describe('rotate-credentials (bundled) — happy path', () => {
     const finish = await fixture.steps(token, ['finishSecret']);
 
     expect(results(finish)).toEqual(['ok']);
+    // AWSPENDING and the staged label are gone; the staged version has no label left (deprecated).
     expect(await fixture.stages()).toEqual({ [oldVersion]: ['AWSPREVIOUS'], [token]: ['AWSCURRENT'] });
     expect(await fixture.broker.rawCachedItem()).toMatchObject({ credentialVersionId: { S: token } });
     expect(server.requests.map((r) => r.form.client_id)).toEqual([
@@ -109,7 +143,7 @@ describe('rotate-credentials (bundled) — happy path', () => {
     const oldCreds = makeCredentials();
     const { fixture, oldVersion } = await runningBroker(oldCreds);
     const newCreds = makeCredentials();
-    const token = await fixture.stage(newCreds);
+    const { token } = await stagedRotation(fixture, newCreds);
 
     const twice = await fixture.steps(
       token,
@@ -133,13 +167,65 @@ describe('rotate-credentials (bundled) — happy path', () => {
   });
 });
 
+describe('rotate-credentials (bundled) — whole-rotation retries', () => {
+  it('a rotation interrupted after createSecret and run again from the start ends as an uninterrupted one', async () => {
+    const oldCreds = makeCredentials();
+    const { fixture, oldVersion } = await runningBroker(oldCreds);
+    const newCreds = makeCredentials();
+    const { token } = await stagedRotation(fixture, newCreds);
+
+    // Attempt 1: createSecret, then setSecret never ran (e.g. the invocation timed out).
+    const first = await fixture.steps(token, ['createSecret']);
+    // Secrets Manager retries the entire rotation with the same token.
+    const retry = await fixture.steps(token, ALL_STEPS);
+
+    expect(results(first)).toEqual(['ok']);
+    expect(results(retry)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(await fixture.stages()).toEqual({ [oldVersion]: ['AWSPREVIOUS'], [token]: ['AWSCURRENT'] });
+    expect(await fixture.broker.rawCachedItem()).toMatchObject({ credentialVersionId: { S: token } });
+    const current = await fixture.secrets.send(
+      new GetSecretValueCommand({ SecretId: fixture.secretArn, VersionStage: 'AWSCURRENT' }),
+    );
+    expect(JSON.parse(current.SecretString ?? '{}')).toEqual(newCreds);
+    expectNoLeaks([first, retry], [oldCreds.client_secret, newCreds.client_secret]);
+  });
+
+  it('a new version written during the rotation abandons it: later steps refuse and nothing is promoted', async () => {
+    const oldCreds = makeCredentials();
+    const { fixture, oldVersion } = await runningBroker(oldCreds);
+    const { token } = await stagedRotation(fixture, makeCredentials());
+    const created = await fixture.steps(token, ['createSecret']);
+
+    // e.g. a concurrent `credentials set --replace` of other credentials, through Secrets Manager.
+    await fixture.secrets.send(
+      new PutSecretValueCommand({
+        SecretId: fixture.secretArn,
+        SecretString: JSON.stringify(makeCredentials()),
+        VersionStages: ['SOMETHING_ELSE'],
+      }),
+    );
+    const rest = await fixture.steps(token, ['setSecret', 'testSecret', 'finishSecret']);
+
+    expect(results(created)).toEqual(['ok']);
+    expect(standIn.events).toContainEqual({ eventName: 'RotationAbandoned', token });
+    expect(results(rest)).toEqual([
+      'RotationAbandonedError',
+      'RotationAbandonedError',
+      'RotationAbandonedError',
+    ]);
+    expect(await fixture.versionWith('AWSCURRENT')).toBe(oldVersion);
+    expect(await fixture.versionWith('AWSPENDING')).toBeUndefined();
+    expect(await progressOf(fixture)).toMatchObject({ token, status: 'failed', retryable: false });
+  });
+});
+
 describe('rotate-credentials (bundled) — failures leave AWSCURRENT untouched', () => {
   it('new credentials rejected by the token endpoint → testSecret fails, AWSCURRENT and the cache unchanged', async () => {
     const oldCreds = makeCredentials();
     const { fixture, oldVersion } = await runningBroker(oldCreds);
     const cachedBefore = await fixture.broker.rawCachedItem();
     const newCreds = makeCredentials();
-    const token = await fixture.stage(newCreds);
+    const { token } = await stagedRotation(fixture, newCreds);
     server.fallback = {
       kind: 'json',
       status: 401,
@@ -162,42 +248,43 @@ describe('rotate-credentials (bundled) — failures leave AWSCURRENT untouched',
       status: 'failed',
       error: 'StagedCredentialsTestFailedError',
       upstreamError: 'InvalidClientError',
+      retryable: false,
     });
     expect(metricNames(outcome)).toContain(MetricName.RotationStepFailed);
     expectNoLeaks([outcome], [oldCreds.client_secret, newCreds.client_secret]);
   });
 
-  it('no staged version for the token → createSecret fails with a clear error; nothing changes', async () => {
+  it('a rotation started with nothing staged → createSecret fails with a clear error; nothing is written', async () => {
     const creds = makeCredentials();
     const { fixture, oldVersion } = await runningBroker(creds);
-    const stagesBefore = await fixture.stages();
-    const token = randomUUID();
+    const token = await fixture.openRotation();
 
-    const outcome = await fixture.steps(token, ['createSecret']);
+    const outcome = await fixture.steps(token, ['createSecret', 'createSecret']);
 
-    expect(results(outcome)).toEqual(['RotationNotStagedError']);
+    expect(results(outcome)).toEqual(['RotationNotStagedError', 'RotationNotStagedError']);
     const failure = outcome.results[0];
     expect(!failure?.ok && failure?.error.message).toMatch(/no credentials are staged/);
     expect(!failure?.ok && failure?.error.message).toMatch(/npm run broker -- credentials rotate/);
-    expect(await fixture.stages()).toEqual(stagesBefore);
-    expect(await fixture.versionWith('AWSCURRENT')).toBe(oldVersion);
+    expect(await fixture.stages()).toEqual({ [oldVersion]: ['AWSCURRENT'], [token]: ['AWSPENDING'] });
     expect(server.requests).toHaveLength(1);
   });
 
-  it('finishSecret for a token that was never staged refuses to move AWSCURRENT', async () => {
+  it('finishSecret for a version Secrets Manager never created refuses to move AWSCURRENT', async () => {
     const creds = makeCredentials();
     const { fixture, oldVersion } = await runningBroker(creds);
+    await fixture.stage(makeCredentials());
 
-    const outcome = await fixture.steps(randomUUID(), ['finishSecret']);
+    const outcome = await fixture.steps(randomUUID(), ['createSecret', 'finishSecret']);
 
-    expect(results(outcome)).toEqual(['RotationNotStagedError']);
+    expect(results(outcome)).toEqual(['RotationAbandonedError', 'RotationAbandonedError']);
     expect(await fixture.versionWith('AWSCURRENT')).toBe(oldVersion);
   });
 
   it('malformed staged credentials → StagedCredentialsInvalidError naming the problem, not the value', async () => {
     const creds = makeCredentials();
     const { fixture, oldVersion } = await runningBroker(creds);
-    const token = await fixture.stage(
+    const { token } = await stagedRotation(
+      fixture,
       JSON.stringify({ client_id: 'StagedIdValue1', client_secrt: 'StagedSecretValue1' }),
     );
 
@@ -213,7 +300,7 @@ describe('rotate-credentials (bundled) — failures leave AWSCURRENT untouched',
   it('staging the credentials already in use → StagedCredentialsUnchangedError', async () => {
     const creds = makeCredentials();
     const { fixture, oldVersion } = await runningBroker(creds);
-    const token = await fixture.stage(creds);
+    const { token } = await stagedRotation(fixture, creds);
 
     const outcome = await fixture.steps(token, ['createSecret']);
 
@@ -226,7 +313,7 @@ describe('rotate-credentials (bundled) — failures leave AWSCURRENT untouched',
     const creds = makeCredentials();
     const { fixture } = await runningBroker(creds);
     const other = await brokerWith(makeCredentials());
-    const token = await other.stage(makeCredentials());
+    const { token } = await stagedRotation(other, makeCredentials());
     const otherStages = await other.stages();
 
     const outcome = await fixture.steps(token, ['createSecret', 'finishSecret'], other.secretArn);
@@ -245,14 +332,41 @@ describe('rotate-credentials (bundled) — failures leave AWSCURRENT untouched',
 });
 
 describe('rotate-credentials (bundled) — configuration test on a new stack', () => {
-  it('testSecret with a staged copy of the deploy-time placeholder passes without calling ThroughLine', async () => {
+  it('testSecret on the empty AWSPENDING version of an empty secret (a fresh stack) passes without calling ThroughLine', async () => {
+    const fixture = await brokerWith(undefined);
+    // RotateImmediately=false: Secrets Manager runs testSecret alone on a temporary AWSPENDING version.
+    const token = await fixture.openRotation({ testOnly: true });
+
+    const outcome = await fixture.steps(token, ['testSecret']);
+
+    expect(results(outcome)).toEqual(['ok']);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('testSecret for a version the secret does not list passes as a configuration test too', async () => {
+    const fixture = await brokerWith(undefined);
+
+    const outcome = await fixture.steps(randomUUID(), ['testSecret']);
+
+    expect(results(outcome)).toEqual(['ok']);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("testSecret with a copy of an older stack's deploy-time placeholder passes without calling ThroughLine", async () => {
     const placeholder = JSON.stringify({
       throughline_broker_placeholder: 'set me',
       nonce: 'PlaceholderNonce9',
     });
     const fixture = await brokerWith(placeholder);
-    // What Secrets Manager does for RotateImmediately=false: stage a copy of the current value, run testSecret.
-    const token = await fixture.stage(placeholder);
+    const token = await fixture.openRotation({ testOnly: true });
+    await fixture.secrets.send(
+      new PutSecretValueCommand({
+        SecretId: fixture.secretArn,
+        ClientRequestToken: token,
+        SecretString: placeholder,
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
 
     const outcome = await fixture.steps(token, ['testSecret']);
 
@@ -261,11 +375,18 @@ describe('rotate-credentials (bundled) — configuration test on a new stack', (
     expectNoLeaks([outcome], ['PlaceholderNonce9']);
   });
 
-  it('testSecret with an unusable staged value passes only as a configuration test, never after createSecret', async () => {
+  it('testSecret with an unusable value passes only as a configuration test, never after createSecret', async () => {
     const fixture = await brokerWith(makeCredentials());
-    const token = await fixture.stage('{}');
+    const token = await fixture.openRotation({ testOnly: true });
+    await fixture.secrets.send(
+      new PutSecretValueCommand({
+        SecretId: fixture.secretArn,
+        ClientRequestToken: token,
+        SecretString: '{}',
+        VersionStages: ['AWSPENDING'],
+      }),
+    );
 
-    // testSecret alone (Secrets Manager's configuration test): nothing usable to mint with, passes.
     const configurationTest = await fixture.steps(token, ['testSecret']);
     // The same version once createSecret of this rotation is recorded as done: an error, never waved through.
     await fixture.broker.secrets.send(
@@ -283,7 +404,10 @@ describe('rotate-credentials (bundled) — configuration test on a new stack', (
 
   it('createSecret rejects the placeholder as a rotation target', async () => {
     const fixture = await brokerWith(makeCredentials());
-    const token = await fixture.stage(JSON.stringify({ throughline_broker_placeholder: 'x', nonce: 'n' }));
+    const { token } = await stagedRotation(
+      fixture,
+      JSON.stringify({ throughline_broker_placeholder: 'x', nonce: 'n' }),
+    );
 
     const outcome = await fixture.steps(token, ['createSecret']);
 
@@ -305,7 +429,7 @@ describe('operator actions after a rotation (CLI operations against moto and min
     const oldCreds = makeCredentials();
     const { fixture, oldVersion } = await runningBroker(oldCreds);
     const newCreds = makeCredentials();
-    const token = await fixture.stage(newCreds);
+    const { token } = await stagedRotation(fixture, newCreds);
     expect(results(await fixture.steps(token, ALL_STEPS))).toEqual(['ok', 'ok', 'ok', 'ok']);
     const { credentials, tokens } = admins(fixture);
 

@@ -1,14 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { inject } from 'vitest';
 import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
+import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
+import { ServeEnvVar } from '../../lambda/core/serve-token-settings';
 import { EnvVar } from '../../lambda/core/settings';
-import { BrokerFixture, type TestCredentials } from './broker-fixture';
+import { tokenRequestEvent } from './api-gateway-event';
+import { awsClientConfig, BrokerFixture, type TestCredentials } from './broker-fixture';
 import { type InvokeOutcome, invokeBundled } from './invoke-bundled';
 import type { LambdaInvokeServer } from './lambda-invoke-server-rotation';
+import { MOTO_CREDENTIALS, MOTO_REGION } from './moto';
+import type { DocStrictSecretsManager } from './secrets-manager-doc-strict';
 import type { BundledFunction } from './synth-bundles';
 
-export function bundled(name: 'MintToken' | 'RotateCredentials'): BundledFunction {
+export function bundled(name: 'MintToken' | 'RotateCredentials' | 'ServeToken'): BundledFunction {
   const fn = inject('bundledFunctions')[name];
   if (!fn) throw new Error(`${name} bundle not found in the synthesized app`);
   return fn;
@@ -33,16 +42,24 @@ export type RotationStepName = 'createSecret' | 'setSecret' | 'testSecret' | 'fi
 /**
  * One broker in moto (key, credentials secret, token table) with mint-token served by the local
  * Lambda Invoke stand-in and the bundled rotate-credentials function run as Secrets Manager runs it:
- * one step per invocation, with {SecretId, ClientRequestToken, Step}.
+ * one step per invocation, with {SecretId, ClientRequestToken, Step, RotationToken}. The rotation
+ * function and `secrets` talk to Secrets Manager through the doc-strict stand-in, which holds the
+ * rotation's empty AWSPENDING version as Secrets Manager does.
  */
 export class RotationFixture {
   readonly mintTokenFunctionName: string;
+  /** Secrets Manager as the rotation function and operators see it: through the doc-strict stand-in. */
+  readonly secrets: SecretsManagerClient;
 
   private constructor(
     readonly broker: BrokerFixture,
     readonly lambdaServer: LambdaInvokeServer,
     readonly tokenUrl: string,
+    private readonly docStrict: DocStrictSecretsManager | undefined,
   ) {
+    this.secrets = docStrict
+      ? new SecretsManagerClient({ ...awsClientConfig(), endpoint: docStrict.url })
+      : broker.secrets;
     this.mintTokenFunctionName = `mint-token-${randomUUID().slice(0, 8)}`;
     lambdaServer.register(this.mintTokenFunctionName, {
       aliases: [OPERATOR_ALIAS],
@@ -55,8 +72,9 @@ export class RotationFixture {
     initial: TestCredentials | string | undefined,
     lambdaServer: LambdaInvokeServer,
     tokenUrl: string,
+    standIn?: DocStrictSecretsManager,
   ): Promise<RotationFixture> {
-    return new RotationFixture(await BrokerFixture.create(initial), lambdaServer, tokenUrl);
+    return new RotationFixture(await BrokerFixture.create(initial), lambdaServer, tokenUrl, standIn);
   }
 
   get secretArn(): string {
@@ -69,21 +87,33 @@ export class RotationFixture {
       ...this.broker.functionEnv(bundled('RotateCredentials').environment, localUpstream(this.tokenUrl)),
       [EnvVar.MintTokenFunctionName]: this.mintTokenFunctionName,
       AWS_ENDPOINT_URL_LAMBDA: this.lambdaServer.url,
+      ...(this.docStrict ? { AWS_ENDPOINT_URL_SECRETS_MANAGER: this.docStrict.url } : {}),
     };
   }
 
-  /** Stages credentials as AWSPENDING under a new ClientRequestToken, as `credentials rotate` does. */
+  /** Stages credentials under THROUGHLINE_STAGED as a new version, as `credentials rotate` does. Returns its id. */
   async stage(value: TestCredentials | string): Promise<string> {
-    const token = randomUUID();
-    await this.broker.secrets.send(
+    const versionId = randomUUID();
+    await this.secrets.send(
       new PutSecretValueCommand({
         SecretId: this.secretArn,
-        ClientRequestToken: token,
+        ClientRequestToken: versionId,
         SecretString: typeof value === 'string' ? value : JSON.stringify(value),
-        VersionStages: ['AWSPENDING'],
+        VersionStages: [STAGED_LABEL],
       }),
     );
-    return token;
+    return versionId;
+  }
+
+  /** What RotateSecret does before invoking the function: the rotation's empty AWSPENDING version. Returns its id. */
+  async openRotation(options: { readonly testOnly?: boolean } = {}): Promise<string> {
+    return (await this.standIn.openRotation(this.secretArn, options)).token;
+  }
+
+  /** The doc-strict Secrets Manager this fixture was created with (rotation tests need one). */
+  get standIn(): DocStrictSecretsManager {
+    if (!this.docStrict) throw new Error('RotationFixture.create was given no DocStrictSecretsManager');
+    return this.docStrict;
   }
 
   /** Runs rotation steps in one execution environment, in order, as Secrets Manager invokes them. */
@@ -92,15 +122,64 @@ export class RotationFixture {
     steps: readonly RotationStepName[],
     secretId = this.secretArn,
   ): Promise<InvokeOutcome> {
+    const rotationToken = this.docStrict?.rotations.find((r) => r.token === token)?.rotationToken;
     return invokeBundled({
       bundle: bundled('RotateCredentials').bundle,
       env: this.rotateEnv(),
-      events: steps.map((Step) => ({ SecretId: secretId, ClientRequestToken: token, Step })),
+      events: steps.map((Step) => ({
+        SecretId: secretId,
+        ClientRequestToken: token,
+        Step,
+        ...(rotationToken ? { RotationToken: rotationToken } : {}),
+      })),
     });
   }
 
+  /**
+   * One request to a FRESH serve-token instance (its own cold process, empty L1), wired as deployed:
+   * table and key of this broker, mint-token behind the Lambda stand-in. Returns what the caller got.
+   */
+  async serveFreshInstance(): Promise<{
+    status: number;
+    accessToken: string | undefined;
+    logLines: string[];
+  }> {
+    const serve = bundled('ServeToken');
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(serve.environment))
+      if (typeof value === 'string') env[name] = value;
+    const settings = {
+      ...(JSON.parse(env[ServeEnvVar.Settings] as string) as Record<string, unknown>),
+      mintThrottleBackoffBaseMs: 50,
+      mintThrottleBackoffCapMs: 200,
+    };
+    const outcome = await invokeBundled<{ statusCode: number; body: string }>({
+      bundle: serve.bundle,
+      env: {
+        ...env,
+        [EnvVar.TokenTableName]: this.broker.tableName,
+        [EnvVar.TokenKeyArn]: this.broker.keyArn,
+        [ServeEnvVar.MintFunctionName]: this.mintTokenFunctionName,
+        [ServeEnvVar.Settings]: JSON.stringify(settings),
+        AWS_ENDPOINT_URL: this.broker.localEnv.motoEndpoint,
+        AWS_ENDPOINT_URL_LAMBDA: this.lambdaServer.url,
+        AWS_REGION: MOTO_REGION,
+        AWS_DEFAULT_REGION: MOTO_REGION,
+        AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+        AWS_LAMBDA_FUNCTION_NAME: 'serve-token',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      events: [tokenRequestEvent()],
+    });
+    const result = outcome.results[0];
+    if (!result?.ok) throw new Error(`serve-token failed: ${result ? result.error.message : 'no result'}`);
+    const body = JSON.parse(result.value.body) as { access_token?: string };
+    return { status: result.value.statusCode, accessToken: body.access_token, logLines: outcome.logLines };
+  }
+
   async describe() {
-    return this.broker.secrets.send(new DescribeSecretCommand({ SecretId: this.secretArn }));
+    return this.secrets.send(new DescribeSecretCommand({ SecretId: this.secretArn }));
   }
 
   /** Version id → staging labels, sorted for stable comparison. */

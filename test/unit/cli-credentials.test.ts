@@ -1,52 +1,59 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  TagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
+import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
 import { awsClientConfig, makeCredentials, type TestCredentials } from '../support/broker-fixture';
-import { deployBrokerOutputs, runCli, useMotoCredentials } from '../support/cli-harness';
+import { type CliRun, deployBrokerOutputs, runCli, useMotoCredentials } from '../support/cli-harness';
 import { LambdaInvokeServer } from '../support/lambda-invoke-server-rotation';
 import { expectNoSecretIn } from '../support/leaks';
 import { bundled, RotationFixture } from '../support/rotation-fixture';
-import { SecretsManagerRotationProxy } from '../support/secrets-manager-rotation-proxy';
-import { FakeTokenServer } from '../support/token-server';
+import { DocStrictSecretsManager } from '../support/secrets-manager-doc-strict';
+import { ThroughLineApplications } from '../support/throughline-applications';
 
 /**
- * `broker credentials …` run in-process against moto_server (CloudFormation outputs, Secrets Manager
- * staging labels, DynamoDB, KMS), the local HTTPS token endpoint, the bundled mint-token behind a
- * local Lambda Invoke stand-in, and a Secrets Manager stand-in that runs the bundled rotation
- * function for RotateSecret as Secrets Manager would.
+ * `broker credentials …` run in-process against moto_server (CloudFormation outputs, DynamoDB, KMS),
+ * Secrets Manager through the doc-strict stand-in (test/support/secrets-manager-doc-strict.ts: AWS's
+ * documented refusals, the rotation's empty AWSPENDING version, whole-rotation retries, abandonment),
+ * which runs the bundled rotation function for RotateSecret; the bundled mint-token behind a local
+ * Lambda Invoke stand-in; bundled serve-token instances; and a local ThroughLine that knows which
+ * applications exist and which pair each token was issued to. Every output is scanned for leaks.
  */
-let server: FakeTokenServer;
+let throughline: ThroughLineApplications;
 let lambdaServer: LambdaInvokeServer;
-let proxy: SecretsManagerRotationProxy;
+let standIn: DocStrictSecretsManager;
 
 beforeAll(async () => {
   useMotoCredentials();
-  server = await FakeTokenServer.start(inject('trustedTls'));
+  throughline = await ThroughLineApplications.start(inject('trustedTls'));
   lambdaServer = await LambdaInvokeServer.start();
-  proxy = await SecretsManagerRotationProxy.start(
+  standIn = await DocStrictSecretsManager.start(
     inject('motoEndpoint'),
     new SecretsManagerClient(awsClientConfig()),
+    { retries: 2, retryDelayMs: 50 },
   );
 });
 afterAll(async () => {
-  await proxy.stop();
-  await server.stop();
+  await standIn.stop();
+  await throughline.stop();
   await lambdaServer.stop();
 });
 beforeEach(() => {
-  server.reset();
   lambdaServer.reset();
 });
 
-const PLACEHOLDER = JSON.stringify({ throughline_broker_placeholder: 'set me', nonce: 'DeployNonce123' });
-
-/** A deployed broker: resources in moto, outputs in a moto stack, rotation attached via the proxy. */
-async function deployed(initial: TestCredentials | string = PLACEHOLDER) {
-  const fixture = await RotationFixture.create(initial, lambdaServer, server.url);
+/** A deployed broker: resources in moto, outputs in a moto stack, rotation attached in the stand-in. */
+async function deployed(initial: TestCredentials | string | undefined) {
+  const fixture = await RotationFixture.create(initial, lambdaServer, throughline.url, standIn);
   const { stage } = await deployBrokerOutputs({
     secretArn: fixture.secretArn,
     mintTokenFunctionName: fixture.mintTokenFunctionName,
   });
-  proxy.attachRotation(fixture.secretArn, {
+  standIn.attachRotation(fixture.secretArn, {
     bundle: bundled('RotateCredentials').bundle,
     env: () => fixture.rotateEnv(),
   });
@@ -54,22 +61,63 @@ async function deployed(initial: TestCredentials | string = PLACEHOLDER) {
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL: inject('motoEndpoint'),
     AWS_ENDPOINT_URL_LAMBDA: lambdaServer.url,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: proxy.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: standIn.url,
   };
-  const cli = (args: string[], stdin?: string) =>
-    runCli(['--stage', stage, 'credentials', ...args], { env, ...(stdin !== undefined ? { stdin } : {}) });
-  return { fixture, stage, cli, env };
+  const runs: CliRun[] = [];
+  const cli = async (args: string[], stdin?: string) => {
+    const run = await runCli(
+      [
+        '--stage',
+        stage,
+        'credentials',
+        ...args,
+        ...(args[0] === 'rotate' ? ['--poll-interval-ms', '100'] : []),
+      ],
+      {
+        env,
+        ...(stdin !== undefined ? { stdin } : {}),
+      },
+    );
+    runs.push(run);
+    return run;
+  };
+  /** Everything any part of this broker printed or logged: CLI output, rotation, mint-token, serve-token. */
+  const everything = (extra: string[] = []) => [
+    ...runs.map((r) => r.text),
+    ...standIn.allText(),
+    ...lambdaServer.allText(),
+    ...extra,
+  ];
+  return { fixture, stage, cli, env, everything };
+}
+
+/** A running broker on an active ThroughLine application, with a token of it cached. */
+async function running() {
+  const old = throughline.create(makeCredentials());
+  const world = await deployed(old);
+  const primed = (await world.fixture.mint()) as { credentialVersionId: string };
+  return { ...world, old, oldVersion: primed.credentialVersionId };
 }
 
 const asLines = (c: TestCredentials) => `${c.client_id}\n${c.client_secret}\n`;
 const asJson = (c: TestCredentials) => JSON.stringify(c);
 
-async function currentValue(fixture: RotationFixture): Promise<string | undefined> {
-  const result = await new SecretsManagerClient(awsClientConfig()).send(
-    new GetSecretValueCommand({ SecretId: fixture.secretArn }),
+async function currentValue(fixture: RotationFixture): Promise<unknown> {
+  const result = await fixture.secrets.send(
+    new GetSecretValueCommand({ SecretId: fixture.secretArn, VersionStage: 'AWSCURRENT' }),
   );
-  return result.SecretString;
+  return JSON.parse(result.SecretString ?? 'null');
 }
+
+/** No AWSPENDING on a version other than AWSCURRENT: Secrets Manager would refuse the next rotation. */
+async function pendingOnNonCurrent(fixture: RotationFixture): Promise<string[]> {
+  return Object.entries(await fixture.stages())
+    .filter(([, s]) => s.includes('AWSPENDING') && !s.includes('AWSCURRENT'))
+    .map(([id]) => id);
+}
+
+const rotationVersion = (run: CliRun) =>
+  /Secrets Manager created version (\S+) \(AWSPENDING/.exec(run.text)?.[1] as string;
 
 describe('credentials — argument handling (no AWS needed)', () => {
   it('--help lists the four commands and the breach option', async () => {
@@ -127,25 +175,35 @@ describe('credentials — argument handling (no AWS needed)', () => {
 });
 
 describe('credentials set', () => {
-  it('replaces the deploy-time placeholder from two stdin lines and mints a token with them', async () => {
-    const { fixture, cli } = await deployed();
-    const creds = makeCredentials();
+  it('puts the first credentials into the empty secret of a fresh stack and mints a token with them', async () => {
+    const { fixture, cli, everything } = await deployed(undefined);
+    const creds = throughline.create(makeCredentials());
 
     const run = await cli(['set'], asLines(creds));
 
     expect(run.error).toBeUndefined();
     expect(run.text).toMatch(/Stored the credentials as version \S+ \(AWSCURRENT\)/);
     expect(run.text).toMatch(/ThroughLine issued a token with them/);
-    expect(JSON.parse((await currentValue(fixture)) ?? '{}')).toEqual(creds);
-    expect(server.requests.map((r) => r.form.client_id)).toEqual([creds.client_id]);
-    expectNoSecretIn([run.text], [creds.client_secret, ...server.issuedTokens]);
+    expect(await currentValue(fixture)).toEqual(creds);
+    expectNoSecretIn(everything(), [creds.client_secret, ...throughline.issuedTokens]);
+  });
+
+  it("replaces an older stack's deploy-time placeholder", async () => {
+    const placeholder = JSON.stringify({ throughline_broker_placeholder: 'set me', nonce: 'DeployNonce123' });
+    const { fixture, cli } = await deployed(placeholder);
+    const creds = throughline.create(makeCredentials());
+
+    const run = await cli(['set'], asJson(creds));
+
+    expect(run.error).toBeUndefined();
+    expect(await currentValue(fixture)).toEqual(creds);
   });
 
   it('refuses a second set (rotate tests new credentials first) unless --replace', async () => {
-    const first = makeCredentials();
-    const { fixture, cli } = await deployed(first);
-    await fixture.broker.putCredentials(makeCredentials());
-    const next = makeCredentials();
+    const { fixture, cli, everything } = await deployed(undefined);
+    const first = throughline.create(makeCredentials());
+    expect((await cli(['set'], asJson(first))).error).toBeUndefined();
+    const next = throughline.create(makeCredentials());
 
     const refused = await cli(['set'], asJson(next));
     const replaced = await cli(['set', '--replace'], asJson(next));
@@ -153,35 +211,35 @@ describe('credentials set', () => {
     expect(refused.error?.name).toBe('CredentialAdminError');
     expect(refused.error?.message).toMatch(/Use `credentials rotate`/);
     expect(replaced.error).toBeUndefined();
-    expect(JSON.parse((await currentValue(fixture)) ?? '{}')).toEqual(next);
-    expectNoSecretIn([refused.text, replaced.text], [next.client_secret]);
+    expect(await currentValue(fixture)).toEqual(next);
+    expectNoSecretIn(everything(), [first.client_secret, next.client_secret]);
   });
 
   it('credentials ThroughLine rejects are stored, and the error says so and what to do', async () => {
-    const { cli } = await deployed();
-    const creds = makeCredentials();
-    server.fallback = { kind: 'json', status: 401, body: { error: 'invalid_client' } };
+    const { cli, everything } = await deployed(undefined);
+    const creds = makeCredentials(); // no such application at ThroughLine
 
     const run = await cli(['set'], asJson(creds));
 
     expect(run.error?.message).toMatch(/stored, but minting a token with them failed .*InvalidClientError/);
     expect(run.error?.message).toMatch(/credentials set --replace/);
-    expectNoSecretIn([run.text], [creds.client_secret]);
+    expectNoSecretIn(everything(), [creds.client_secret]);
   });
 });
 
 describe('credentials rotate', () => {
-  it('stages, rotates with visible progress, and reports the outcome; the cache holds the new version', async () => {
-    const oldCreds = makeCredentials();
-    const { fixture, cli } = await deployed(oldCreds);
-    const oldVersion = (await fixture.versionWith('AWSCURRENT')) as string;
-    const next = makeCredentials();
+  it('exit 0: AWSCURRENT holds the new pair, nothing pending, and a fresh serve-token instance gets a token of the new pair', async () => {
+    const { fixture, cli, old, oldVersion, everything } = await running();
+    const next = throughline.create(makeCredentials());
 
-    const run = await cli(['rotate', '--poll-interval-ms', '100'], asLines(next));
+    const run = await cli(['rotate'], asLines(next));
 
     expect(run.error).toBeUndefined();
-    const token = /Staged the new credentials as version (\S+) \(AWSPENDING\)/.exec(run.text)?.[1] as string;
+    const staged = /Staged the new credentials as version (\S+) \(THROUGHLINE_STAGED\)/.exec(run.text)?.[1];
+    const token = rotationVersion(run);
+    expect(staged).toBeDefined();
     expect(token).toBeDefined();
+    expect(token).not.toBe(staged);
     expect(run.out.filter((l) => l.startsWith('  ✓ ')).map((l) => l.split(':')[0])).toEqual([
       '  ✓ createSecret',
       '  ✓ setSecret',
@@ -191,84 +249,246 @@ describe('credentials rotate', () => {
     expect(run.text).toMatch(
       new RegExp(`Rotation complete: version ${token} is AWSCURRENT, version ${oldVersion} is AWSPREVIOUS`),
     );
-    expect(await fixture.stages()).toEqual({ [oldVersion]: ['AWSPREVIOUS'], [token]: ['AWSCURRENT'] });
-    expect(await fixture.broker.rawCachedItem()).toMatchObject({ credentialVersionId: { S: token } });
-    const rotationLogs = proxy.rotations
-      .filter((r) => r.token === token)
-      .flatMap((r) => r.steps.flatMap((s) => s.logLines));
-    expectNoSecretIn(
-      [run.text, ...rotationLogs, ...lambdaServer.allText()],
-      [oldCreds.client_secret, next.client_secret, ...server.issuedTokens],
+    expect(run.text).toMatch(
+      new RegExp(
+        `Now: AWSCURRENT is version ${token}; the token cache holds a token of version ${token} \\(the current one\\)`,
+      ),
     );
+    expect(await currentValue(fixture)).toEqual(next);
+    expect(await fixture.stages()).toEqual({ [oldVersion]: ['AWSPREVIOUS'], [token]: ['AWSCURRENT'] });
+    expect(await pendingOnNonCurrent(fixture)).toEqual([]);
+    const served = await fixture.serveFreshInstance();
+    expect(served.status).toBe(200);
+    expect(throughline.issuedTo(served.accessToken as string)).toBe(next.client_id);
+    expect(standIn.events.filter((e) => e.token === token).map((e) => e.eventName)).toEqual([
+      'RotationStarted',
+      'RotationSucceeded',
+    ]);
+    expectNoSecretIn(everything(served.logLines), [
+      old.client_secret,
+      next.client_secret,
+      ...throughline.issuedTokens,
+    ]);
   });
 
-  it('new credentials rejected → the command fails saying why, and AWSCURRENT is unchanged', async () => {
-    const oldCreds = makeCredentials();
-    const { fixture, cli } = await deployed(oldCreds);
-    const oldVersion = await fixture.versionWith('AWSCURRENT');
-    const next = makeCredentials();
-    server.fallback = { kind: 'json', status: 401, body: { error: 'invalid_client' } };
+  it('a pair ThroughLine rejects → non-zero exit, clear message, AWSCURRENT unchanged; then a good pair rotates', async () => {
+    const { fixture, cli, old, oldVersion, everything } = await running();
+    const wrong = makeCredentials(); // not an application at ThroughLine
 
-    const run = await cli(['rotate', '--poll-interval-ms', '100'], asJson(next));
+    const rejected = await cli(['rotate'], asJson(wrong));
 
-    expect(run.error?.message).toMatch(
+    expect(rejected.error?.message).toMatch(
       /failed at testSecret: ThroughLine rejected the new credentials \(invalid_client\)/,
     );
-    expect(run.error?.message).toMatch(/AWSCURRENT is unchanged/);
+    expect(rejected.error?.message).toMatch(/AWSCURRENT is unchanged/);
+    expect(rejected.error?.message).toMatch(new RegExp(`Now: AWSCURRENT is version ${oldVersion}`));
     expect(await fixture.versionWith('AWSCURRENT')).toBe(oldVersion);
-    expectNoSecretIn([run.text], [oldCreds.client_secret, next.client_secret]);
+    expect(await currentValue(fixture)).toEqual(old);
+    expect(await pendingOnNonCurrent(fixture)).toEqual([]);
+
+    await standIn.settled();
+    const good = throughline.create(makeCredentials());
+    const rotated = await cli(['rotate'], asJson(good));
+
+    expect(rotated.error).toBeUndefined();
+    expect(await currentValue(fixture)).toEqual(good);
+    expect(await pendingOnNonCurrent(fixture)).toEqual([]);
+    expectNoSecretIn(everything(), [
+      old.client_secret,
+      wrong.client_secret,
+      good.client_secret,
+      ...throughline.issuedTokens,
+    ]);
   });
 
-  it('a leftover AWSPENDING from a failed rotation is released, and the next rotation succeeds', async () => {
-    const { fixture, cli } = await deployed(makeCredentials());
-    const leftover = await fixture.stage(makeCredentials());
-    const next = makeCredentials();
+  it('an interrupted rotation (after createSecret) is retried by Secrets Manager and ends in the same state', async () => {
+    const { fixture, cli, oldVersion } = await running();
+    const next = throughline.create(makeCredentials());
+    standIn.interruptNext('setSecret');
 
-    const run = await cli(['rotate', '--poll-interval-ms', '100'], asJson(next));
+    const run = await cli(['rotate'], asJson(next));
+
+    expect(run.error).toBeUndefined();
+    const token = rotationVersion(run);
+    const attempts = standIn.invocations
+      .filter((i) => i.token === token)
+      .map((i) => `${i.attempt}:${i.step}:${i.ok}`);
+    expect(attempts).toEqual([
+      '0:createSecret:true',
+      '0:setSecret:false',
+      '1:createSecret:true',
+      '1:setSecret:true',
+      '1:testSecret:true',
+      '1:finishSecret:true',
+    ]);
+    expect(await fixture.stages()).toEqual({ [oldVersion]: ['AWSPREVIOUS'], [token]: ['AWSCURRENT'] });
+    expect(await currentValue(fixture)).toEqual(next);
+    expect(await fixture.broker.rawCachedItem()).toMatchObject({ credentialVersionId: { S: token } });
+  });
+
+  it('a retryable failure is reported as "Secrets Manager is retrying" and the retry succeeds', async () => {
+    const { fixture, cli } = await running();
+    const next = throughline.create(makeCredentials());
+    // More 503s than testSecret's own attempts (upstream.maxAttempts): its first run fails retryably.
+    throughline.failNext(4);
+
+    const run = await cli(['rotate'], asJson(next));
+
+    expect(run.error).toBeUndefined();
+    expect(run.text).toMatch(
+      /✗ testSecret failed \(StagedCredentialsTestFailedError\/UpstreamUnavailableError\); Secrets Manager is retrying the whole rotation/,
+    );
+    expect(await currentValue(fixture)).toEqual(next);
+  });
+
+  it('a new version written mid-rotation → RotationAbandoned: non-zero exit saying so, AWSCURRENT unchanged', async () => {
+    const { fixture, cli, oldVersion } = await running();
+    const next = throughline.create(makeCredentials());
+    standIn.beforeNextStep('testSecret', async () => {
+      // someone's `credentials set --replace` of other credentials, through Secrets Manager
+      await fixture.secrets.send(
+        new PutSecretValueCommand({
+          SecretId: fixture.secretArn,
+          SecretString: JSON.stringify(makeCredentials()),
+        }),
+      );
+    });
+
+    const run = await cli(['rotate'], asJson(next));
+
+    expect(run.error?.message).toMatch(/was abandoned before it finished/);
+    expect(run.error?.message).toMatch(/RotationAbandoned/);
+    expect(run.error?.message).toMatch(/Now: AWSCURRENT is version /);
+    expect(standIn.events).toContainEqual({ eventName: 'RotationAbandoned', token: rotationVersion(run) });
+    expect(await fixture.versionWith('AWSCURRENT')).not.toBe(rotationVersion(run));
+    expect(oldVersion).toBeDefined();
+    expect(await pendingOnNonCurrent(fixture)).toEqual([]);
+  });
+
+  it('a rotation still running → refused before staging, saying what is true and what to run', async () => {
+    const { fixture, cli, oldVersion } = await running();
+    const running1 = await fixture.openRotation(); // Secrets Manager's version of a rotation in progress
+    const next = throughline.create(makeCredentials());
+
+    const run = await cli(['rotate'], asJson(next));
+
+    expect(run.error?.message).toMatch(
+      new RegExp(`A rotation is in progress: version ${running1} holds AWSPENDING`),
+    );
+    expect(run.error?.message).toMatch(
+      new RegExp(`AWSCURRENT is version ${oldVersion}, unchanged; nothing was staged`),
+    );
+    expect(run.error?.message).toMatch(/update-secret-version-stage .*--remove-from-version-id/);
+    expect(Object.values(await fixture.stages()).flat()).not.toContain(STAGED_LABEL);
+  });
+
+  it('a leftover AWSPENDING of a failed rotation is released, and the next rotation succeeds', async () => {
+    const { fixture, cli } = await running();
+    const leftover = await fixture.openRotation();
+    await fixture.broker.secrets.send(
+      new TagResourceCommand({
+        SecretId: fixture.secretArn,
+        Tags: [
+          {
+            Key: ROTATION_PROGRESS_TAG,
+            Value: `token=${leftover} step=createSecret status=failed error=RotationNotStagedError retryable=false at=${new Date().toISOString()}`,
+          },
+        ],
+      }),
+    );
+    const next = throughline.create(makeCredentials());
+
+    const run = await cli(['rotate'], asJson(next));
 
     expect(run.error).toBeUndefined();
     expect(run.text).toMatch(new RegExp(`Released AWSPENDING from version ${leftover}`));
-    expect((await fixture.stages())[leftover]).toEqual([]);
+    expect((await fixture.stages())[leftover]).toBeUndefined();
+    expect(await currentValue(fixture)).toEqual(next);
   });
 
-  it('--compromised rotates, flushes the old token, caches one of the new credentials and points to the runbook', async () => {
-    const oldCreds = makeCredentials();
-    const { fixture, cli } = await deployed(oldCreds);
-    await fixture.mint();
-    const next = makeCredentials();
+  it('Secrets Manager refuses RotateSecret (a rotation started meanwhile) → "rotation in progress", not a failure', async () => {
+    const { fixture, cli, oldVersion } = await running();
+    standIn.beforeNextRotateSecret(async () => {
+      await fixture.openRotation();
+    });
+    const next = throughline.create(makeCredentials());
 
-    const run = await cli(['rotate', '--compromised', '--poll-interval-ms', '100'], asLines(next));
+    const run = await cli(['rotate'], asJson(next));
+
+    expect(run.error?.message).toMatch(
+      /refused to start the rotation because a rotation is already in progress/,
+    );
+    expect(run.error?.message).toMatch(/A previous rotation isn't complete/);
+    expect(run.error?.message).toMatch(new RegExp(`Now: AWSCURRENT is version ${oldVersion}`));
+    expect(run.error?.message).toMatch(/stay staged as version \S+ and are not in use/);
+    expect(run.error?.message).not.toMatch(/failed at/);
+  });
+
+  it('on a secret with no credentials yet → refused, pointing to `credentials set`', async () => {
+    const { cli } = await deployed(undefined);
+
+    const run = await cli(['rotate'], asJson(makeCredentials()));
+
+    expect(run.error?.message).toMatch(/No credentials have been put into .* use `credentials set`/);
+  });
+});
+
+describe('credentials rotate --compromised', () => {
+  it('old application already revoked → exit 0, the cache verified on the new pair, and no fresh serve-token instance gets an old-pair token', async () => {
+    const { fixture, cli, old, everything } = await running();
+    throughline.destroy(old); // the breach runbook's "destroy the compromised application" came first
+    const next = throughline.create(makeCredentials());
+
+    const run = await cli(['rotate', '--compromised'], asLines(next));
 
     expect(run.error).toBeUndefined();
-    const token = await fixture.versionWith('AWSCURRENT');
+    const token = rotationVersion(run);
     expect(run.text).toMatch(/Flushed the cached token/);
     expect(run.text).toMatch(new RegExp(`Cached a new token minted with version ${token}`));
+    expect(run.text).toMatch(
+      new RegExp(
+        `Verified: AWSCURRENT is version ${token} and the token cache holds a token of version ${token}`,
+      ),
+    );
     expect(run.text).toMatch(/credentials-compromised\.md.*destroy the compromised application/);
     const actions = lambdaServer.invocations.map((i) => i.payload as { action: string; force?: boolean });
-    expect(actions.slice(-2)).toEqual([
-      expect.objectContaining({ action: 'flush' }),
-      expect.objectContaining({ action: 'refresh', force: true }),
-    ]);
+    expect(actions).toContainEqual(expect.objectContaining({ action: 'flush' }));
+    expect(actions).toContainEqual(expect.objectContaining({ action: 'refresh', force: true }));
+    // The rotation function itself asks mint-token only for a refresh without force.
+    expect(actions).toContainEqual({ action: 'refresh', requestedBy: 'rotation' });
     expect(await fixture.broker.rawCachedItem()).toMatchObject({ credentialVersionId: { S: token } });
-    // priming mint (old), test mint (new), rotation refresh (new), forced re-mint after the flush (new).
-    expect(server.requests.map((r) => r.form.client_id)).toEqual([
-      oldCreds.client_id,
-      next.client_id,
-      next.client_id,
-      next.client_id,
+    const servedLogs: string[] = [];
+    for (const _ of [1, 2]) {
+      const served = await fixture.serveFreshInstance();
+      servedLogs.push(...served.logLines);
+      expect(served.status).toBe(200);
+      expect(throughline.issuedTo(served.accessToken as string)).toBe(next.client_id);
+    }
+    expectNoSecretIn(everything(servedLogs), [
+      old.client_secret,
+      next.client_secret,
+      ...throughline.issuedTokens,
     ]);
-    expectNoSecretIn([run.text], [oldCreds.client_secret, next.client_secret, ...server.issuedTokens]);
+  });
+
+  it('a pair ThroughLine rejects → non-zero exit before any flush, saying what is true and what to do', async () => {
+    const { fixture, cli, oldVersion } = await running();
+
+    const run = await cli(['rotate', '--compromised'], asJson(makeCredentials()));
+
+    expect(run.error?.message).toMatch(/failed at testSecret/);
+    expect(run.error?.message).toMatch(new RegExp(`Now: AWSCURRENT is version ${oldVersion}`));
+    expect(lambdaServer.invocations.map((i) => (i.payload as { action: string }).action)).not.toContain(
+      'flush',
+    );
+    expect(await fixture.versionWith('AWSCURRENT')).toBe(oldVersion);
   });
 });
 
 describe('credentials rollback and status', () => {
-  it('rollback restores the previous credentials and refreshes the cache', async () => {
-    const oldCreds = makeCredentials();
-    const { fixture, cli } = await deployed(oldCreds);
-    const oldVersion = (await fixture.versionWith('AWSCURRENT')) as string;
-    expect(
-      (await cli(['rotate', '--poll-interval-ms', '100'], asJson(makeCredentials()))).error,
-    ).toBeUndefined();
+  it('rollback after a rotation → AWSCURRENT back on the old version, cache refreshed with it', async () => {
+    const { fixture, cli, old, oldVersion, everything } = await running();
+    expect((await cli(['rotate'], asJson(throughline.create(makeCredentials())))).error).toBeUndefined();
     const newVersion = (await fixture.versionWith('AWSCURRENT')) as string;
 
     const run = await cli(['rollback']);
@@ -280,15 +500,17 @@ describe('credentials rollback and status', () => {
       ),
     );
     expect(run.text).toMatch(new RegExp(`Token cache refreshed: token of credentials version ${oldVersion}`));
+    expect(await currentValue(fixture)).toEqual(old);
     expect(await fixture.broker.rawCachedItem()).toMatchObject({ credentialVersionId: { S: oldVersion } });
-    expect(server.requests.at(-1)?.form.client_id).toBe(oldCreds.client_id);
+    const served = await fixture.serveFreshInstance();
+    expect(throughline.issuedTo(served.accessToken as string)).toBe(old.client_id);
+    expectNoSecretIn(everything(served.logLines), [old.client_secret, ...throughline.issuedTokens]);
   });
 
   it('status shows versions, stages, age, the last rotation and the last mint — and no secret', async () => {
-    const oldCreds = makeCredentials();
-    const { fixture, cli } = await deployed(oldCreds);
-    const next = makeCredentials();
-    expect((await cli(['rotate', '--poll-interval-ms', '100'], asJson(next))).error).toBeUndefined();
+    const { fixture, cli, old, everything } = await running();
+    const next = throughline.create(makeCredentials());
+    expect((await cli(['rotate'], asJson(next))).error).toBeUndefined();
     const current = (await fixture.versionWith('AWSCURRENT')) as string;
 
     const run = await cli(['status']);
@@ -300,6 +522,6 @@ describe('credentials rollback and status', () => {
     expect(run.text).toMatch(
       new RegExp(`Cached token: minted .* credentials version ${current} \\(current\\)`),
     );
-    expectNoSecretIn([run.text], [oldCreds.client_secret, next.client_secret, ...server.issuedTokens]);
+    expectNoSecretIn(everything(), [old.client_secret, next.client_secret, ...throughline.issuedTokens]);
   });
 });

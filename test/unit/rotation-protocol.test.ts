@@ -17,6 +17,28 @@ describe('rotation event', () => {
     });
   });
 
+  it('keeps the RotationToken Secrets Manager sends (since 2025), and accepts events without one', () => {
+    expect(
+      parseRotationEvent({
+        SecretId: 'arn:x',
+        ClientRequestToken: TOKEN,
+        Step: 'createSecret',
+        RotationToken: 'rt-1',
+      }),
+    ).toMatchObject({ RotationToken: 'rt-1' });
+    expect(
+      parseRotationEvent({ SecretId: 'arn:x', ClientRequestToken: TOKEN, Step: 'createSecret' }),
+    ).not.toHaveProperty('RotationToken');
+    expect(() =>
+      parseRotationEvent({
+        SecretId: 'arn:x',
+        ClientRequestToken: TOKEN,
+        Step: 'createSecret',
+        RotationToken: 7,
+      }),
+    ).toThrow(/"RotationToken", when present, must be a non-empty string/);
+  });
+
   it('names every problem of a wrong event at once', () => {
     expect(() => parseRotationEvent({ ClientRequestToken: 'short', Step: 'rotate' })).toThrow(
       /"SecretId" is missing; "ClientRequestToken" must be a version id .*; "Step" must be one of createSecret, setSecret, testSecret, finishSecret/,
@@ -32,6 +54,7 @@ describe('rotation progress tag', () => {
     status: 'failed',
     error: 'StagedCredentialsTestFailedError',
     upstreamError: 'InvalidClientError',
+    retryable: false,
     at: '2026-11-30T03:00:00.000Z',
   };
 

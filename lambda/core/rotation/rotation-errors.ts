@@ -22,11 +22,22 @@ export class WrongSecretError extends RotationError {
 }
 
 /**
- * No AWSPENDING version carries this rotation's ClientRequestToken. ThroughLine issues credentials
- * only in its dashboard, so the rotation cannot make them up: an operator stages them first.
+ * Nothing to rotate to: no version carries the staged-credentials label (or the event names a version
+ * Secrets Manager never created). ThroughLine issues credentials only in its dashboard, so the
+ * rotation cannot make them up: an operator stages them first.
  */
 export class RotationNotStagedError extends RotationError {
   override readonly name = 'RotationNotStagedError';
+  readonly retryable = false;
+}
+
+/**
+ * The rotation's version lost its AWSPENDING label before it became AWSCURRENT: Secrets Manager
+ * abandoned the rotation because a new version was written meanwhile (CloudTrail `RotationAbandoned`),
+ * or an operator released it. Nothing is promoted; a new rotation starts from a fresh version.
+ */
+export class RotationAbandonedError extends RotationError {
+  override readonly name = 'RotationAbandonedError';
   readonly retryable = false;
 }
 

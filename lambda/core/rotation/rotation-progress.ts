@@ -17,6 +17,11 @@ export interface RotationProgress {
   readonly error?: string;
   /** The upstream broker error behind a failed credentials test (e.g. InvalidClientError). */
   readonly upstreamError?: string;
+  /**
+   * Whether Secrets Manager's whole-rotation retry can succeed with the same staged pair (the error's
+   * own `retryable`; errors without one, e.g. AWS SDK errors, count as retryable). Only on failures.
+   */
+  readonly retryable?: boolean;
   /** ISO 8601 time the step ended. */
   readonly at: string;
 }
@@ -29,6 +34,7 @@ export function formatProgress(progress: RotationProgress): string {
     `status=${progress.status}`,
     ...(progress.error ? [`error=${progress.error}`] : []),
     ...(progress.upstreamError ? [`upstream=${progress.upstreamError}`] : []),
+    ...(progress.retryable !== undefined ? [`retryable=${progress.retryable}`] : []),
     `at=${progress.at}`,
   ].join(' ');
 }
@@ -51,6 +57,9 @@ export function parseProgress(value: string | undefined): RotationProgress | und
     status,
     ...(fields.error ? { error: fields.error } : {}),
     ...(fields.upstream ? { upstreamError: fields.upstream } : {}),
+    ...(fields.retryable === 'true' || fields.retryable === 'false'
+      ? { retryable: fields.retryable === 'true' }
+      : {}),
     at: fields.at ?? '',
   };
 }

@@ -12,6 +12,19 @@ export const Stage = {
 } as const;
 export type Stage = (typeof Stage)[keyof typeof Stage];
 
+/**
+ * The custom staging label under which an operator's new pair waits for its rotation. Not AWSPENDING:
+ * a version holding AWSPENDING that is not AWSCURRENT means "a rotation is in progress" to Secrets
+ * Manager, which then refuses RotateSecret (RotateSecret API reference). A version whose VersionStages
+ * omit AWSCURRENT leaves AWSCURRENT where it is (PutSecretValue API reference), and a label attached to
+ * a new version is removed from the version that held it (UpdateSecretVersionStage API reference:
+ * "Each staging label can be attached to only one version at a time").
+ */
+export const STAGED_LABEL = 'THROUGHLINE_STAGED';
+
+/** Labels that can be removed from a version (AWSCURRENT only moves, see `promote`). */
+export type RemovableLabel = Exclude<Stage, 'AWSCURRENT'> | typeof STAGED_LABEL;
+
 /** Which version holds which staging label: a snapshot from DescribeSecret (no secret value is read). */
 export class VersionStages {
   constructor(readonly versionIdsToStages: Readonly<Record<string, readonly string[]>>) {}
@@ -20,12 +33,12 @@ export class VersionStages {
     return this.versionIdsToStages[versionId] ?? [];
   }
 
-  has(versionId: string, stage: Stage): boolean {
+  has(versionId: string, stage: Stage | typeof STAGED_LABEL): boolean {
     return this.stagesOf(versionId).includes(stage);
   }
 
   /** The version holding `stage`, if any (each label is on at most one version). */
-  versionWith(stage: Stage): string | undefined {
+  versionWith(stage: Stage | typeof STAGED_LABEL): string | undefined {
     return Object.entries(this.versionIdsToStages).find(([, stages]) => stages.includes(stage))?.[0];
   }
 }
@@ -58,20 +71,25 @@ export class SecretVersions {
     return { arn: raw.ARN ?? this.secretId, stages: new VersionStages(versionIdsToStages), tags, raw };
   }
 
-  /** Moves AWSCURRENT to `toVersionId`; Secrets Manager puts AWSPREVIOUS on the version it left. */
-  async promote(toVersionId: string, fromVersionId: string): Promise<void> {
+  /**
+   * Moves AWSCURRENT to `toVersionId`; Secrets Manager puts AWSPREVIOUS on the version it left
+   * ("Whenever you move AWSCURRENT, Secrets Manager automatically moves the label AWSPREVIOUS to the
+   * version that AWSCURRENT was removed from", UpdateSecretVersionStage API reference). Without a
+   * current version (a secret created empty), AWSCURRENT is simply attached.
+   */
+  async promote(toVersionId: string, fromVersionId: string | undefined): Promise<void> {
     await this.secrets.send(
       new UpdateSecretVersionStageCommand({
         SecretId: this.secretId,
         VersionStage: Stage.Current,
         MoveToVersionId: toVersionId,
-        RemoveFromVersionId: fromVersionId,
+        ...(fromVersionId ? { RemoveFromVersionId: fromVersionId } : {}),
       }),
     );
   }
 
   /** Removes `stage` from `versionId` unless it is already gone. Returns whether a label was removed. */
-  async removeStage(stage: Exclude<Stage, 'AWSCURRENT'>, versionId: string): Promise<boolean> {
+  async removeStage(stage: RemovableLabel, versionId: string): Promise<boolean> {
     const { stages } = await this.describe();
     if (!stages.has(versionId, stage)) return false;
     await this.secrets.send(
