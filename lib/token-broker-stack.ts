@@ -44,6 +44,7 @@ export class TokenBrokerStack extends Stack {
     const key = this.brokerKey.key;
     this.credentialStore = new CredentialStore(this, 'CredentialStore', { key, removalPolicy });
     this.tokenCache = new TokenCacheTable(this, 'TokenCache', { key, removalPolicy });
+    this.brokerKey.restrictTokenDecryption(() => this.tokenCache.tokenAccessorRoleArns);
     this.onCall = new OnCallTopic(this, 'OnCall', {
       key,
       existingTopicArn: config.monitoring.alarmTopicArn,

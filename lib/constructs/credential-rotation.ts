@@ -58,7 +58,7 @@ export class CredentialRotation extends Construct {
       },
     });
     const role = this.handler.role;
-    credentialStore.grantRead(role);
+    credentialStore.grantRead(role, this.handler.function);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'MoveCredentialStagingLabels',

@@ -48,7 +48,7 @@ export class MintTokenFunction extends Construct {
         [EnvVar.Settings]: JSON.stringify({ upstream: config.upstream, token: config.token }),
       },
     });
-    props.credentialStore.grantRead(this.handler.role);
+    props.credentialStore.grantRead(this.handler.role, this.handler.function);
     props.tokenCache.grantTokenAccess(this.handler.role, 'readWrite');
 
     Validations.of(this.handler.function.node.defaultChild as CfnFunction).acknowledge({
