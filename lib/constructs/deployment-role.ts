@@ -9,7 +9,8 @@ import { DefaultStackSynthesizer, Fn, type Stack } from 'aws-cdk-lib';
 export function deploymentRoleArn(stack: Stack): string {
   const synthesizer = stack.synthesizer;
   // The synthesizer's ARN carries ${AWS::AccountId}-style placeholders (for the CLI): Fn::Sub them in the template.
-  if (synthesizer instanceof DefaultStackSynthesizer) return Fn.sub(synthesizer.cloudFormationExecutionRoleArn);
+  if (synthesizer instanceof DefaultStackSynthesizer)
+    return Fn.sub(synthesizer.cloudFormationExecutionRoleArn);
   throw new Error(
     'deploymentRoleArn: the stack does not use the DefaultStackSynthesizer, so the CloudFormation execution role is unknown',
   );
