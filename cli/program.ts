@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { redactArgumentErrors } from './argv-hygiene';
 import { registerCredentialsCommands } from './commands/credentials';
 import { registerTokenGetCommand } from './commands/token-get';
 import { registerTokenOpsCommands } from './commands/token-ops';
@@ -15,7 +16,7 @@ export function globalOptions(command: Command): GlobalOptions {
 }
 
 /**
- * The `broker` CLI: `npm run broker -- <group> <command>`. Each command group registers its
+ * The `broker` CLI: `npm run -s broker -- <group> <command>`. Each command group registers its
  * subcommands from its own module under cli/commands/.
  */
 export function buildProgram(io: CliIo): Command {
@@ -34,5 +35,7 @@ export function buildProgram(io: CliIo): Command {
     .command('credentials')
     .description('Set, rotate, roll back and inspect the ThroughLine client credentials');
   registerCredentialsCommands(credentials, io);
+  // Last, so it covers every command: no error repeats an argument (cli/argv-hygiene.ts).
+  redactArgumentErrors(program, (line) => io.err(line));
   return program;
 }
