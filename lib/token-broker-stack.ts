@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { TokenApiEnvVar } from '../lambda/core/serve-token-request';
 import type { StageConfig } from './config/schema';
 import { BrokerKey } from './constructs/broker-key';
 import { CredentialRotation } from './constructs/credential-rotation';
@@ -9,7 +10,7 @@ import { BrokerMonitoring } from './constructs/monitoring/broker-monitoring';
 import { OnCallTopic } from './constructs/on-call-topic';
 import { RefreshWorkflow } from './constructs/refresh-workflow';
 import { ServeTokenFunction } from './constructs/serve-token-function';
-import { TokenApi } from './constructs/token-api';
+import { TOKEN_API_STAGE, TokenApi } from './constructs/token-api';
 import { TokenCacheTable } from './constructs/token-cache-table';
 import { StackOutput } from './stack-output-names';
 
@@ -76,6 +77,9 @@ export class TokenBrokerStack extends Stack {
       logRetention: config.logRetentionDays,
       removalPolicy,
     });
+    // serve-token records only this API's events as API calls (lambda/core/serve-token-request.ts).
+    this.serveToken.handler.function.addEnvironment(TokenApiEnvVar.ApiId, this.tokenApi.api.restApiId);
+    this.serveToken.handler.function.addEnvironment(TokenApiEnvVar.Stage, TOKEN_API_STAGE);
     this.refreshWorkflow = new RefreshWorkflow(this, 'RefreshWorkflow', {
       refresh: config.refresh,
       mintToken: this.mintToken.handler.function,
