@@ -24,6 +24,7 @@ export interface CredentialStoreProps {
 export class CredentialStore extends Construct {
   readonly secret: secretsmanager.Secret;
   private readonly readerRoleArns: string[] = [];
+  private readonly boundReaders: { functionName: string; functionArn: string; roleArn: string }[] = [];
 
   constructor(scope: Construct, id: string, props: CredentialStoreProps) {
     super(scope, id);
@@ -81,6 +82,11 @@ export class CredentialStore extends Construct {
     return [...this.readerRoleArns];
   }
 
+  /** The functions allowed to read the credentials, with their roles: monitoring watches changes to them. */
+  get readers(): readonly { functionName: string; functionArn: string; roleArn: string }[] {
+    return [...this.boundReaders];
+  }
+
   /**
    * Lets `role` read the credentials — from `boundTo`'s code only: identity policy on the role, the
    * decrypt of the key only via Secrets Manager, and an exception in the secret's deny statement.
@@ -95,6 +101,11 @@ export class CredentialStore extends Construct {
    */
   grantRead(role: iam.IRole, boundTo: lambda.IFunction): void {
     this.readerRoleArns.push(role.roleArn);
+    this.boundReaders.push({
+      functionName: boundTo.functionName,
+      functionArn: boundTo.functionArn,
+      roleArn: role.roleArn,
+    });
     new iam.Policy(boundTo, 'CredentialsReadOnlyFromThisFunction', {
       roles: [role],
       statements: [
