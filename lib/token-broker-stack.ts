@@ -7,6 +7,7 @@ import { CredentialRotation } from './constructs/credential-rotation';
 import { CredentialStore } from './constructs/credential-store';
 import { MintTokenFunction } from './constructs/mint-token-function';
 import { BrokerMonitoring } from './constructs/monitoring/broker-monitoring';
+import { ManagementTrail } from './constructs/monitoring/management-trail';
 import { OnCallTopic } from './constructs/on-call-topic';
 import { RefreshWorkflow } from './constructs/refresh-workflow';
 import { ServeTokenFunction } from './constructs/serve-token-function';
@@ -34,6 +35,8 @@ export class TokenBrokerStack extends Stack {
   readonly tokenApi: TokenApi;
   readonly refreshWorkflow: RefreshWorkflow;
   readonly credentialRotation: CredentialRotation;
+  /** Only with monitoring.createManagementTrail. */
+  readonly managementTrail?: ManagementTrail;
 
   constructor(scope: Construct, id: string, props: TokenBrokerStackProps) {
     super(scope, id, props);
@@ -120,6 +123,9 @@ export class TokenBrokerStack extends Stack {
         scheduleInterval: Duration.minutes(config.refresh.scheduleRateMinutes),
       },
     });
+    if (config.monitoring.createManagementTrail) {
+      this.managementTrail = new ManagementTrail(this, 'ManagementTrail', { removalPolicy });
+    }
     this.addTokenApiOutputs();
 
     new CfnOutput(this, StackOutput.Stage, { value: props.stageName, description: 'Broker stage' });
