@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { redactArgumentErrors } from './argv-hygiene';
 import { registerCredentialsCommands } from './commands/credentials';
+import { registerDoctorCommand } from './commands/doctor';
 import { registerTokenGetCommand } from './commands/token-get';
 import { registerTokenOpsCommands } from './commands/token-ops';
 import type { CliIo } from './io';
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIo): Command {
     .command('credentials')
     .description('Set, rotate, roll back and inspect the ThroughLine client credentials');
   registerCredentialsCommands(credentials, io);
+  registerDoctorCommand(program, io);
   // Last, so it covers every command: no error repeats an argument (cli/argv-hygiene.ts).
   redactArgumentErrors(program, (line) => io.err(line));
   return program;
