@@ -66,6 +66,7 @@ describe('credentials secret', () => {
               },
             },
           },
+          Match.objectLike({ Sid: 'DenyReplicationToOtherRegions', Effect: 'Deny' }),
         ],
       },
     });
@@ -110,6 +111,12 @@ describe('token cache table', () => {
               Condition: {
                 ArnNotEquals: { 'aws:PrincipalArn': Match.arrayWith([{ 'Fn::GetAtt': [mintRole, 'Arn'] }]) },
               },
+            }),
+            Match.objectLike({
+              Sid: 'DenyCopiesAndPolicyChangesExceptDeployment',
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: Match.arrayWith(['dynamodb:CreateBackup', 'dynamodb:PutResourcePolicy']),
             }),
           ],
         },

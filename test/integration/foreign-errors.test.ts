@@ -24,7 +24,8 @@ function expectNoPieceOfSecret(texts: readonly string[]): void {
 }
 
 /** The mangled body: a GetSecretValue answer whose SecretString lost its quotes. */
-const mangled = (arn: string) => `{"ARN":"${arn}","Name":"credentials","SecretString":{"client_id":"id","client_secret":${secret}}`;
+const mangled = (arn: string) =>
+  `{"ARN":"${arn}","Name":"credentials","SecretString":{"client_id":"id","client_secret":${secret}}`;
 
 let standIn: Server;
 let standInUrl: string;
@@ -80,7 +81,10 @@ describe('a mangled GetSecretValue answer that quotes the secret', () => {
     const outcome = await invokeBundled({
       bundle: bundled('MintToken').bundle,
       env,
-      events: [{ action: 'ensure', requestedBy: 'test' }, { action: 'refresh', force: true }],
+      events: [
+        { action: 'ensure', requestedBy: 'test' },
+        { action: 'refresh', force: true },
+      ],
     });
 
     // Assess
