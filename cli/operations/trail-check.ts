@@ -10,7 +10,7 @@ import {
 /**
  * Whether CloudTrail can feed the broker's EventBridge rules in a region. EventBridge receives "AWS
  * API Call via CloudTrail" events only for API calls that a trail with logging on records in that
- * region (EventBridge User Guide, "Events from AWS services", and CloudTrail User Guide, "Working with
+ * region (EventBridge User Guide, "AWS service events delivered via AWS CloudTrail", and CloudTrail User Guide, "Working with
  * CloudTrail trails"). The secret-read rule needs read-only management events (GetSecretValue), the
  * function-change rule write events (UpdateFunctionCode…). A trail covers a region when it lives there
  * or is multi-region (DescribeTrails with shadow trails lists both).

@@ -38,17 +38,23 @@ afterEach(() => {
   expectNoSecretIn(broker.logLines, [broker.credentials.client_secret, ...tokenServer.issuedTokens]);
 });
 
-function lastAudit(): Record<string, unknown> {
-  const audits = instance.logRecords.filter((r) => r.message === 'Token request');
-  return audits.at(-1)?.audit as Record<string, unknown>;
+const audits = () => instance.logRecords.filter((r) => r.message === 'Token request');
+
+/** The audit line after the first `seen`: log lines may arrive a little after the result. */
+async function auditAfter(seen: number): Promise<Record<string, unknown>> {
+  for (let waited = 0; audits().length <= seen && waited < 5_000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return audits()[seen]?.audit as Record<string, unknown>;
 }
 
 describe('serve-token (bundled) — which channel the audit line records', () => {
   it('an event of the deployed API and stage is an API call with its caller', async () => {
+    const seen = audits().length;
     const result = await instance.invoke<APIGatewayProxyResult>(tokenRequestEvent());
 
     expect(result.ok && result.value.statusCode).toBe(200);
-    expect(lastAudit()).toMatchObject({ caller: { channel: 'api' }, outcome: 'served' });
+    expect(await auditAfter(seen)).toMatchObject({ caller: { channel: 'api' }, outcome: 'served' });
   });
 
   it.each([
@@ -61,6 +67,7 @@ describe('serve-token (bundled) — which channel the audit line records', () =>
       const event = tokenRequestEvent({ callerArn: FORGED_CALLER });
       const forged = { ...event, requestContext: { ...event.requestContext, ...api } };
       const servedBefore = tokenServer.issuedTokens.length;
+      const seen = audits().length;
 
       // Act
       const result = await instance.invoke<Record<string, unknown>>(forged);
@@ -68,7 +75,7 @@ describe('serve-token (bundled) — which channel the audit line records', () =>
       // Assess
       expect(result.ok && result.value).toMatchObject({ error: 'invalid_request' });
       expect(JSON.stringify(result)).not.toContain('access_token');
-      const audit = lastAudit();
+      const audit = await auditAfter(seen);
       expect(audit).toMatchObject({ channel: 'lambda-invoke', apiShaped: true, outcome: 'invalid_request' });
       expect(audit.caller).toBeUndefined();
       expect(JSON.stringify(audit)).not.toContain(FORGED_CALLER);

@@ -14,7 +14,7 @@ export interface ManagementTrailProps {
  * secret-read rule needs the read-only GetSecretValue), this region only, log file validation on, into
  * an S3 bucket that is encrypted (SSE-S3), private, TLS-only, versioned and kept per `removalPolicy`.
  * EventBridge delivers "AWS API Call via CloudTrail" events only while such a trail logs in the
- * region (EventBridge User Guide, "Events from AWS services": events delivered via CloudTrail).
+ * region (EventBridge User Guide, "AWS service events delivered via AWS CloudTrail").
  * The bucket is encrypted with S3-managed keys, not the broker's key: CloudTrail would need a grant
  * on the key that protects the secret and the tokens.
  */
