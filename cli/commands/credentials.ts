@@ -3,7 +3,7 @@ import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import type { ClientCredentials } from '../../lambda/core/oauth-client';
 import type { RotationStep } from '../../lambda/core/rotation/rotation-event';
 import { createAwsClients } from '../aws-clients';
-import { CredentialsInputError, parseCredentialsInput } from '../credentials-input';
+import { parseCredentialsInput } from '../credentials-input';
 import { type PromptTerminal, promptCredentialsLines } from '../hidden-prompt';
 import type { CliIo } from '../io';
 import { loadBrokerTarget } from '../operations/broker-target';

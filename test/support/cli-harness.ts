@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import type { Command } from 'commander';
 import type { CliIo } from '../../cli/io';
 import { buildProgram } from '../../cli/program';
 import { brokerStackName, StackOutput } from '../../lib/stack-output-names';
