@@ -7,7 +7,7 @@ export class CredentialsInputError extends Error {
 
 const FORMAT_HELP =
   'give the new ThroughLine credentials on standard input, either as JSON {"client_id":"…","client_secret":"…"} ' +
-  'or as two lines (client id, then client secret), e.g. from a password manager: `pm-show throughline | npm run broker -- credentials rotate`';
+  'or as two lines (client id, then client secret), e.g. from a password manager: `pm-show throughline | npm run -s broker -- credentials rotate`';
 
 /**
  * Parses credentials read from standard input: JSON with exactly client_id and client_secret, or

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { redactArgumentErrors } from './argv-hygiene';
 import { registerCredentialsCommands } from './commands/credentials';
+import { registerDoctorCommand } from './commands/doctor';
 import { registerPreflightCommand } from './commands/preflight';
 import { registerTokenGetCommand } from './commands/token-get';
 import { registerTokenOpsCommands } from './commands/token-ops';
@@ -16,7 +18,7 @@ export function globalOptions(command: Command): GlobalOptions {
 }
 
 /**
- * The `broker` CLI: `npm run broker -- <group> <command>`. Each command group registers its
+ * The `broker` CLI: `npm run -s broker -- <group> <command>`. Each command group registers its
  * subcommands from its own module under cli/commands/.
  */
 export function buildProgram(io: CliIo): Command {
@@ -36,5 +38,8 @@ export function buildProgram(io: CliIo): Command {
     .description('Set, rotate, roll back and inspect the ThroughLine client credentials');
   registerCredentialsCommands(credentials, io);
   registerPreflightCommand(program, io);
+  registerDoctorCommand(program, io);
+  // Last, so it covers every command: no error repeats an argument (cli/argv-hygiene.ts).
+  redactArgumentErrors(program, (line) => io.err(line));
   return program;
 }

@@ -1,16 +1,18 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { TokenApiEnvVar } from '../lambda/core/serve-token-request';
 import type { StageConfig } from './config/schema';
 import { BrokerKey } from './constructs/broker-key';
 import { CredentialRotation } from './constructs/credential-rotation';
 import { CredentialStore } from './constructs/credential-store';
 import { MintTokenFunction } from './constructs/mint-token-function';
 import { BrokerMonitoring } from './constructs/monitoring/broker-monitoring';
+import { ManagementTrail } from './constructs/monitoring/management-trail';
 import { OnCallTopic } from './constructs/on-call-topic';
 import { RefreshWorkflow } from './constructs/refresh-workflow';
 import { ServeTokenFunction } from './constructs/serve-token-function';
-import { TokenApi } from './constructs/token-api';
+import { TOKEN_API_STAGE, TokenApi } from './constructs/token-api';
 import { TokenCacheTable } from './constructs/token-cache-table';
 import { StackOutput } from './stack-output-names';
 
@@ -34,6 +36,8 @@ export class TokenBrokerStack extends Stack {
   readonly tokenApi: TokenApi;
   readonly refreshWorkflow: RefreshWorkflow;
   readonly credentialRotation: CredentialRotation;
+  /** Only with monitoring.createManagementTrail. */
+  readonly managementTrail?: ManagementTrail;
 
   constructor(scope: Construct, id: string, props: TokenBrokerStackProps) {
     super(scope, id, props);
@@ -45,6 +49,7 @@ export class TokenBrokerStack extends Stack {
     const key = this.brokerKey.key;
     this.credentialStore = new CredentialStore(this, 'CredentialStore', { key, removalPolicy });
     this.tokenCache = new TokenCacheTable(this, 'TokenCache', { key, removalPolicy });
+    this.brokerKey.restrictTokenDecryption(() => this.tokenCache.tokenAccessorRoleArns);
     this.onCall = new OnCallTopic(this, 'OnCall', {
       removalPolicy,
       existingTopicArn: config.monitoring.alarmTopicArn,
@@ -76,6 +81,9 @@ export class TokenBrokerStack extends Stack {
       logRetention: config.logRetentionDays,
       removalPolicy,
     });
+    // serve-token records only this API's events as API calls (lambda/core/serve-token-request.ts).
+    this.serveToken.handler.function.addEnvironment(TokenApiEnvVar.ApiId, this.tokenApi.api.restApiId);
+    this.serveToken.handler.function.addEnvironment(TokenApiEnvVar.Stage, TOKEN_API_STAGE);
     this.refreshWorkflow = new RefreshWorkflow(this, 'RefreshWorkflow', {
       refresh: config.refresh,
       mintToken: this.mintToken.handler.function,
@@ -128,6 +136,9 @@ export class TokenBrokerStack extends Stack {
         scheduleInterval: Duration.minutes(config.refresh.scheduleRateMinutes),
       },
     });
+    if (config.monitoring.createManagementTrail) {
+      this.managementTrail = new ManagementTrail(this, 'ManagementTrail', { removalPolicy });
+    }
     this.addTokenApiOutputs();
 
     new CfnOutput(this, StackOutput.Stage, { value: props.stageName, description: 'Broker stage' });

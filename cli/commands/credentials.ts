@@ -1,10 +1,10 @@
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import type { ClientCredentials } from '../../lambda/core/oauth-client';
 import type { RotationStep } from '../../lambda/core/rotation/rotation-event';
 import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
 import { createAwsClients } from '../aws-clients';
-import { CredentialsInputError, parseCredentialsInput } from '../credentials-input';
+import { parseCredentialsInput } from '../credentials-input';
 import { type PromptTerminal, promptCredentialsLines } from '../hidden-prompt';
 import type { CliIo } from '../io';
 import { loadBrokerTarget } from '../operations/broker-target';
@@ -299,10 +299,8 @@ function refuseCommandLineCredentials(command: Command): void {
 
 function parsePositiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new CredentialsInputError(
-      `expected a positive whole number, got ${JSON.stringify(value.slice(0, 20))}`,
-    );
+  // The value is not repeated: a secret pasted into the wrong place must not be echoed back.
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive whole number');
   return n;
 }
 
@@ -348,7 +346,7 @@ function explainFailure(outcome: Exclude<RotationOutcome, { result: 'succeeded' 
     StagedCredentialsInvalidError: `the staged credentials are not usable. ${unchanged}`,
     StagedCredentialsUnchangedError: `the staged credentials are the ones already in use — create a new application in the ThroughLine dashboard and rotate to its credentials. ${unchanged}`,
     CacheRefreshAfterRotationError:
-      'the new credentials ARE AWSCURRENT, but the token cache could not be refreshed: run `npm run broker -- token refresh`.',
+      'the new credentials ARE AWSCURRENT, but the token cache could not be refreshed: run `npm run -s broker -- token refresh`.',
   };
   let reason =
     why[failure.error ?? ''] ??

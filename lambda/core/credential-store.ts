@@ -4,6 +4,7 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { ForeignError, safeErrorName } from './boundary-errors';
 import { PLACEHOLDER_FIELD } from './credentials-placeholder';
 import { CredentialsMalformedError, CredentialsNotSetError } from './errors';
 import type { ClientCredentials } from './oauth-client';
@@ -47,7 +48,12 @@ export class CredentialStore {
           `The credentials secret ${this.secretId} has no ${which} value: ${HOW_TO_SET}`,
         );
       }
-      throw error;
+      // An SDK error's message (and hidden fields) can quote the response — e.g. a mangled answer
+      // that JSON.parse choked on, secret and all: only its class name goes on.
+      throw new ForeignError(
+        safeErrorName(error),
+        `reading the credentials secret ${this.secretId} (${which})`,
+      );
     }
     return parseCredentials(result.SecretString, {
       secretId: this.secretId,

@@ -27,7 +27,31 @@ export type CallerIdentity =
   | {
       /** Lambda does not tell a function who invoked it; CloudTrail data events do. */
       readonly channel: 'lambda-invoke';
+      /**
+       * The payload looked like an API Gateway event of another API or stage (or with none
+       * configured): a direct invocation dressed up as one. Its claimed caller is not recorded.
+       */
+      readonly apiShaped?: true;
     };
+
+/** Environment of serve-token naming the API whose events it accepts as `channel: "api"`. */
+export const TokenApiEnvVar = {
+  ApiId: 'TOKEN_API_ID',
+  Stage: 'TOKEN_API_STAGE',
+} as const;
+
+/** The deployed API (id and stage) whose proxy events are recorded as API calls. */
+export interface DeployedApi {
+  readonly apiId: string;
+  readonly stage: string;
+}
+
+/** The deployed API from the environment, or undefined when either value is missing. */
+export function deployedApiFrom(env: NodeJS.ProcessEnv): DeployedApi | undefined {
+  const apiId = env[TokenApiEnvVar.ApiId];
+  const stage = env[TokenApiEnvVar.Stage];
+  return apiId && stage ? { apiId, stage } : undefined;
+}
 
 /** The direct-invocation payload: `{}`, `{"min_ttl": 120}`, `{"rejected": "<fingerprint>"}`. */
 export interface DirectTokenRequest {
@@ -38,6 +62,25 @@ export interface DirectTokenRequest {
 /** A request the caller must change: becomes a 400 (API) or an `invalid_request` result (direct). */
 export class InvalidTokenRequestError extends Error {
   override readonly name = 'InvalidTokenRequestError';
+}
+
+/** An API-shaped payload not from the deployed API: answered as an invalid direct request. */
+export class ApiShapedDirectInvocationError extends InvalidTokenRequestError {
+  readonly caller = { channel: 'lambda-invoke', apiShaped: true } as const satisfies CallerIdentity;
+}
+
+function isFromDeployedApi(event: APIGatewayProxyEvent, api: DeployedApi | undefined): boolean {
+  return (
+    api !== undefined && event.requestContext.apiId === api.apiId && event.requestContext.stage === api.stage
+  );
+}
+
+/** An API Gateway proxy event of the deployed API and stage: the only events answered as API calls. */
+export function isDeployedApiEvent(
+  event: unknown,
+  api: DeployedApi | undefined,
+): event is APIGatewayProxyEvent {
+  return isApiGatewayEvent(event) && isFromDeployedApi(event, api);
 }
 
 const MIN_TTL = 'min_ttl';
@@ -55,7 +98,23 @@ export function isApiGatewayEvent(event: unknown): event is APIGatewayProxyEvent
   );
 }
 
-export function parseServeTokenRequest(event: unknown, settings: ServeTokenSettings): ServeTokenRequest {
+/**
+ * Lambda does not tell a function who invoked it, and anyone allowed to invoke serve-token directly
+ * can send an API-shaped payload naming any caller. Only an event of the deployed API and stage is
+ * taken as an API call; any other API-shaped event is a direct invocation (`apiShaped`) and is
+ * rejected, so its claimed caller never reaches the audit line as an API caller. (A direct invoker
+ * who copies the API id and stage can still pass this check: see docs/security.md.)
+ */
+export function parseServeTokenRequest(
+  event: unknown,
+  settings: ServeTokenSettings,
+  deployedApi?: DeployedApi,
+): ServeTokenRequest {
+  if (isApiGatewayEvent(event) && !isFromDeployedApi(event, deployedApi)) {
+    throw new ApiShapedDirectInvocationError(
+      'A direct invocation sent an API Gateway event: send {} or {"min_ttl": <seconds>}, or call GET /token',
+    );
+  }
   if (isApiGatewayEvent(event)) {
     const identity = event.requestContext.identity;
     const rejected = rejectedFromQuery(event);

@@ -64,7 +64,10 @@ export class TokenCipher {
     if (!dataKey.Plaintext) throw new Error('KMS Decrypt returned no key');
     const key = Buffer.from(dataKey.Plaintext);
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(token.iv, 'base64'));
+      // A shorter tag would be accepted (and be easier to forge) unless the length is pinned.
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(token.iv, 'base64'), {
+        authTagLength: 16,
+      });
       decipher.setAAD(this.aad());
       decipher.setAuthTag(Buffer.from(token.tag, 'base64'));
       return Buffer.concat([

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { FOREIGN_MESSAGE_WITHHELD, isBrokerBuilt, safeErrorName } from './boundary-errors';
 import type { CredentialStore } from './credential-store';
 import { BrokerError, type FailureReason, InvalidClientError, UpstreamUnavailableError } from './errors';
 import { closedForSeconds, type DeferReason, type GateState, requestsInWindow } from './gate/gate-policy';
@@ -411,7 +412,10 @@ export function credentialAgeDays(createdDate: Date, nowMs: number): number {
 /** What of an error is logged: class, message (secret-free by construction) and HTTP facts. No cause, no body. */
 export function errorFields(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { name: 'NonError', message: typeof error };
-  const fields: Record<string, unknown> = { name: error.name, message: error.message };
+  // A foreign message may quote the data that caused it (lambda/core/boundary-errors.ts): only its class is logged.
+  const fields: Record<string, unknown> = isBrokerBuilt(error)
+    ? { name: error.name, message: error.message }
+    : { name: safeErrorName(error), message: FOREIGN_MESSAGE_WITHHELD };
   const { status, oauthError, retryAfterSeconds } = error as {
     status?: unknown;
     oauthError?: unknown;

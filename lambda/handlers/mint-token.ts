@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { toBoundaryError } from '../core/boundary-errors';
 import { CredentialStore } from '../core/credential-store';
 import { GateStore } from '../core/gate/gate-store';
 import { UpstreamGate } from '../core/gate/upstream-gate';
@@ -83,7 +84,7 @@ export async function handler(event: unknown, context: Context): Promise<MintTok
     if (!(error instanceof Error) || error.name === 'MintTokenRequestError') {
       logger.error('mint-token request rejected', { error: errorFields(error) });
     }
-    throw error;
+    throw toBoundaryError(error);
   } finally {
     metrics.publishStoredMetrics();
   }

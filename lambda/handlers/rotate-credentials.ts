@@ -1,6 +1,7 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { toBoundaryError } from '../core/boundary-errors';
 import { MintTokenInvoker } from '../core/mint-token-invoker';
 import { CredentialRotation } from '../core/rotation/credential-rotation';
 import { parseRotationEvent } from '../core/rotation/rotation-event';
@@ -42,7 +43,7 @@ export async function handler(event: unknown, context: Context): Promise<void> {
     if (error instanceof Error && error.name === 'RotationEventError') {
       logger.error('Not a rotation event', { error: errorFields(error) });
     }
-    throw error;
+    throw toBoundaryError(error);
   } finally {
     metrics.publishStoredMetrics();
   }

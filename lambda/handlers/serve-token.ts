@@ -6,8 +6,10 @@ import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MetricName } from '../core/metric-names';
 import { MintTokenInvoker } from '../core/mint-token-invoker';
 import {
+  deployedApiFrom,
   InvalidTokenRequestError,
   isApiGatewayEvent,
+  isDeployedApiEvent,
   parseServeTokenRequest,
 } from '../core/serve-token-request';
 import {
@@ -54,6 +56,9 @@ const server = new TokenServer({
   metrics,
 });
 
+/** Only events of this API and stage are API calls; any other API-shaped event is a direct invocation. */
+const deployedApi = deployedApiFrom(process.env);
+
 /** Kept back from the Lambda timeout so the answer and the audit line still go out. */
 const DEADLINE_MARGIN_MS = 1_000;
 
@@ -63,10 +68,12 @@ export async function handler(
 ): Promise<APIGatewayProxyResult | DirectTokenResult> {
   logger.addContext(context);
   const startedMs = Date.now();
-  const viaApi = isApiGatewayEvent(event);
-  let audit: Record<string, unknown> = { channel: viaApi ? 'api' : 'lambda-invoke' };
+  const viaApi = isDeployedApiEvent(event, deployedApi);
+  let audit: Record<string, unknown> = viaApi
+    ? { channel: 'api' }
+    : { channel: 'lambda-invoke', ...(isApiGatewayEvent(event) ? { apiShaped: true } : {}) };
   try {
-    const request = parseServeTokenRequest(event, settings);
+    const request = parseServeTokenRequest(event, settings, deployedApi);
     audit = {
       caller: request.caller,
       minTtlSeconds: request.minTtlSeconds,

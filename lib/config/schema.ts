@@ -207,6 +207,12 @@ export const monitoringSchema = z.strictObject({
   /** Credentials older than this (days since the current version was stored) raise a ticket to rotate them. */
   credentialMaxAgeDays: count(1, 3_650).default(90),
   thresholds: monitoringThresholdsSchema.default(monitoringThresholdsSchema.parse({})),
+  /**
+   * Create a minimal CloudTrail trail (management events, this region, encrypted bucket) for this
+   * broker. The secret-audit rules see CloudTrail events only where a trail with logging on exists;
+   * leave it off when the account or organisation already has one (`broker doctor` checks).
+   */
+  createManagementTrail: z.boolean({ error: 'must be true or false' }).default(false),
 });
 
 const accountId = z

@@ -1,7 +1,8 @@
-import { Aws, type IResolvable, type IResolveContext, type RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, type IResolvable, type IResolveContext, Lazy, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { TOKEN_ENCRYPTION_PURPOSE } from '../../lambda/core/token-encryption-context';
 
 export interface BrokerKeyProps {
   readonly removalPolicy: RemovalPolicy;
@@ -44,6 +45,28 @@ export class BrokerKey extends Construct {
           ArnLike: {
             'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`,
           },
+        },
+      }),
+    );
+  }
+
+  /**
+   * The encryption context of a cached token is not a secret (it is in the code and the table), so
+   * without this anyone with IAM kms:Decrypt on the key — administrators — could decrypt a copied
+   * token envelope. The key policy denies decrypting (and generating) token data keys to every
+   * principal but `accessorRoleArns` (read lazily: roles are granted later), whatever IAM says.
+   */
+  restrictTokenDecryption(accessorRoleArns: () => readonly string[]): void {
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyTokenDataKeysExceptTokenCacheRoles',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'kms:EncryptionContext:purpose': TOKEN_ENCRYPTION_PURPOSE },
+          ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => [...accessorRoleArns()] }) },
         },
       }),
     );

@@ -60,7 +60,7 @@ export class CredentialRotation extends Construct {
       },
     });
     const role = this.handler.role;
-    credentialStore.grantRead(role);
+    credentialStore.grantRead(role, this.handler.function);
     // createSecret copies the operator's staged pair into the rotation's version, as every AWS rotation
     // template does (PutSecretValue with the event's ClientRequestToken and VersionStages [AWSPENDING]).
     role.addToPrincipalPolicy(
@@ -80,7 +80,7 @@ export class CredentialRotation extends Construct {
           resources: [key.keyArn],
           conditions: {
             StringEquals: {
-              'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com`,
+              'kms:ViaService': `secretsmanager.${Aws.REGION}.${Aws.URL_SUFFIX}`,
               'kms:EncryptionContext:SecretARN': secret.secretArn,
             },
           },

@@ -1,6 +1,7 @@
 import { Aws, Lazy, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
@@ -32,6 +33,7 @@ export interface CredentialStoreProps {
 export class CredentialStore extends Construct {
   readonly secret: secretsmanager.Secret;
   private readonly readerRoleArns: string[] = [];
+  private readonly boundReaders: { functionName: string; functionArn: string; roleArn: string }[] = [];
 
   constructor(scope: Construct, id: string, props: CredentialStoreProps) {
     super(scope, id);
@@ -65,6 +67,17 @@ export class CredentialStore extends Construct {
         },
       }),
     );
+    // A replica in another region would be read (and its reads logged) there, out of sight of this
+    // region's trail and rules: the credentials stay in one region.
+    this.secret.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyReplicationToOtherRegions',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['secretsmanager:ReplicateSecretToRegions'],
+        resources: ['*'],
+      }),
+    );
     // AWS::SecretsManager::ResourcePolicy is a resource of its own: without the secret's removal policy,
     // deleting a retained stack would keep the secret but delete this policy, leaving the production
     // credentials readable by any principal whose IAM policy allows GetSecretValue.
@@ -81,12 +94,45 @@ export class CredentialStore extends Construct {
     return [...this.readerRoleArns];
   }
 
+  /** The functions allowed to read the credentials, with their roles: monitoring watches changes to them. */
+  get readers(): readonly { functionName: string; functionArn: string; roleArn: string }[] {
+    return [...this.boundReaders];
+  }
+
   /**
-   * Lets `role` read the credentials: identity policy on the role, the decrypt of the key only via
-   * Secrets Manager, and an exception in the secret's deny statement.
+   * Lets `role` read the credentials — from `boundTo`'s code only: identity policy on the role, the
+   * decrypt of the key only via Secrets Manager, and an exception in the secret's deny statement.
+   *
+   * The role alone is not enough: anyone allowed to pass it to another function (or to change
+   * `boundTo`'s code) would read the secret with it. Lambda puts `lambda:SourceFunctionArn` into the
+   * execution-role credentials of the function that runs (AWS Lambda Developer Guide, "Using source
+   * function ARN to control function access behavior"), and that key works only in identity policies
+   * and SCPs, not in resource policies — hence a Deny on the role itself. It is a separate policy
+   * (not the role's default policy) because the function waits for its default policy, and this one
+   * names the function: in the default policy that would be a dependency cycle.
    */
-  grantRead(role: iam.IRole): void {
+  grantRead(role: iam.IRole, boundTo: lambda.IFunction): void {
     this.readerRoleArns.push(role.roleArn);
+    this.boundReaders.push({
+      functionName: boundTo.functionName,
+      functionArn: boundTo.functionArn,
+      roleArn: role.roleArn,
+    });
+    new iam.Policy(boundTo, 'CredentialsReadOnlyFromThisFunction', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'DenyCredentialsReadFromOtherFunctions',
+          effect: iam.Effect.DENY,
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [this.secret.secretArn],
+          // Absent key (a session not started by Lambda for a function) also denies.
+          conditions: {
+            ArnNotLike: { 'lambda:SourceFunctionArn': [boundTo.functionArn, `${boundTo.functionArn}:*`] },
+          },
+        }),
+      ],
+    });
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadThroughLineCredentials',

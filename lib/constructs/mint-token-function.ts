@@ -67,7 +67,7 @@ export class MintTokenFunction extends Construct {
         [EnvVar.Settings]: JSON.stringify(brokerSettingsOf(config)),
       },
     });
-    props.credentialStore.grantRead(this.handler.role);
+    props.credentialStore.grantRead(this.handler.role, this.handler.function);
     props.tokenCache.grantTokenAccess(this.handler.role, 'readWrite');
 
     this.operatorAlias = new lambda.Alias(this, 'OperatorAlias', {

@@ -1,10 +1,11 @@
-import { Aws, Lazy, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { CACHE_KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../lambda/core/token-cache-schema';
 import { TOKEN_ENCRYPTION_PURPOSE } from '../../lambda/core/token-encryption-context';
+import { deploymentRoleArn } from './deployment-role';
 
 export interface TokenCacheTableProps {
   readonly key: kms.IKey;
@@ -39,6 +40,25 @@ export const TABLE_POLICY_DATA_ACTIONS = [
 ] as const;
 
 /**
+ * Copies of the table (backups, point-in-time restores, exports, AWS Backup jobs) and changes to its
+ * own resource policy: nobody but the deployment needs them, and each would move the items out of
+ * reach of the item deny above. Every one has the `table` resource type in the Service Authorization
+ * Reference ("Actions, resources, and condition keys for Amazon DynamoDB"), which a table resource
+ * policy requires. RestoreTableFromBackup acts on a backup (which cannot exist without CreateBackup
+ * or StartAwsBackupJob); DeleteResourcePolicy stays possible for the account root, which DynamoDB
+ * exempts so an account cannot lock itself out (DeleteResourcePolicy API reference).
+ */
+export const COPY_AND_POLICY_ACTIONS = [
+  'dynamodb:CreateBackup',
+  'dynamodb:StartAwsBackupJob',
+  'dynamodb:RestoreTableToPointInTime',
+  'dynamodb:ExportTableToPointInTime',
+  'dynamodb:UpdateContinuousBackups',
+  'dynamodb:PutResourcePolicy',
+  'dynamodb:DeleteResourcePolicy',
+];
+
+/**
  * The shared (L2) token cache: one item holding the envelope-encrypted token and its metadata.
  * Encrypted at rest with the broker's key; TTL removes expired items. A resource policy denies item
  * access to every principal except the broker's roles, so an over-broad IAM grant elsewhere in the
@@ -71,6 +91,14 @@ export class TokenCacheTable extends Construct {
               ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => this.accessorRoleArns }) },
             },
           }),
+          new iam.PolicyStatement({
+            sid: 'DenyCopiesAndPolicyChangesExceptDeployment',
+            effect: iam.Effect.DENY,
+            principals: [new iam.AnyPrincipal()],
+            actions: COPY_AND_POLICY_ACTIONS,
+            resources: ['*'],
+            conditions: { ArnNotEquals: { 'aws:PrincipalArn': deploymentRoleArn(Stack.of(scope)) } },
+          }),
         ],
       }),
     });
@@ -79,6 +107,11 @@ export class TokenCacheTable extends Construct {
       reason:
         'The table is a cache of one short-lived token that mint-token recreates in seconds; point-in-time backups would only keep copies of expired tokens for 35 days.',
     });
+  }
+
+  /** Roles granted token access: the only principals the key lets decrypt a cached token. */
+  get tokenAccessorRoleArns(): readonly string[] {
+    return [...this.accessorRoleArns];
   }
 
   /** Read (and, with `write`, write and delete) the cached token, including its envelope decryption. */

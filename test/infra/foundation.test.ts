@@ -87,6 +87,7 @@ describe('credentials secret', () => {
               },
             },
           },
+          Match.objectLike({ Sid: 'DenyReplicationToOtherRegions', Effect: 'Deny' }),
         ],
       },
     });
@@ -131,6 +132,12 @@ describe('token cache table', () => {
               Condition: {
                 ArnNotEquals: { 'aws:PrincipalArn': Match.arrayWith([{ 'Fn::GetAtt': [mintRole, 'Arn'] }]) },
               },
+            }),
+            Match.objectLike({
+              Sid: 'DenyCopiesAndPolicyChangesExceptDeployment',
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: Match.arrayWith(['dynamodb:CreateBackup', 'dynamodb:PutResourcePolicy']),
             }),
           ],
         },

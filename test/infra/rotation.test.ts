@@ -135,7 +135,13 @@ describe('credential rotation — least privilege of the rotate role', () => {
       Action: 'lambda:InvokeFunction',
       Resource: { 'Fn::GetAtt': [idOf(stack, stack.mintToken.handler.function), 'Arn'] },
     });
-    const actions = statements.flatMap((s) => [s.Action].flat() as string[]);
+    // The only Deny: reads bound to the rotate function itself (lambda:SourceFunctionArn).
+    expect(statements.filter((s) => s.Effect === 'Deny').map((s) => s.Sid)).toEqual([
+      'DenyCredentialsReadFromOtherFunctions',
+    ]);
+    const actions = statements
+      .filter((s) => s.Effect === 'Allow')
+      .flatMap((s) => [s.Action].flat() as string[]);
     expect(actions.sort()).toEqual(
       [
         'kms:Decrypt',

@@ -404,6 +404,8 @@ describe('serve-token function and role', () => {
         'MINT_FUNCTION_NAME',
         'POWERTOOLS_SERVICE_NAME',
         'SERVE_SETTINGS',
+        'TOKEN_API_ID',
+        'TOKEN_API_STAGE',
         'TOKEN_KEY_ARN',
         'TOKEN_TABLE_NAME',
       ].sort(),

@@ -448,6 +448,8 @@ describe('serve-token — separation of duties', () => {
         'MINT_FUNCTION_NAME',
         'POWERTOOLS_SERVICE_NAME',
         'SERVE_SETTINGS',
+        'TOKEN_API_ID',
+        'TOKEN_API_STAGE',
         'TOKEN_KEY_ARN',
         'TOKEN_TABLE_NAME',
       ].sort(),

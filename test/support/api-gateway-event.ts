@@ -7,6 +7,9 @@ export interface TokenEventOptions {
   readonly accountId?: string;
 }
 
+/** The API and stage the test events come from; serve-token's environment names it in the tests. */
+export const TEST_API = { apiId: 'abc123', stage: 'v1' } as const;
+
 export const DEFAULT_CALLER_ARN = 'arn:aws:sts::123456789012:assumed-role/orders-service/i-0abc';
 
 /**
@@ -35,12 +38,12 @@ export function tokenRequestEvent(options: TokenEventOptions = {}): APIGatewayPr
     isBase64Encoded: false,
     requestContext: {
       accountId: '123456789012',
-      apiId: 'abc123',
+      apiId: TEST_API.apiId,
       authorizer: null,
       protocol: 'HTTP/1.1',
       httpMethod: 'GET',
       path: '/v1/token',
-      stage: 'v1',
+      stage: TEST_API.stage,
       requestId: `api-${Math.random().toString(36).slice(2)}`,
       requestTimeEpoch: Date.now(),
       resourceId: 'res123',

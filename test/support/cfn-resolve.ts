@@ -60,6 +60,11 @@ function getAtt(logicalId: string, attribute: string, resources: CfnResources): 
   if (resource.Type === 'AWS::Lambda::Function' && attribute === 'Arn') {
     return arn('lambda', `function:${generatedName(logicalId)}`);
   }
+  if (resource.Type === 'AWS::KMS::Key' && attribute === 'Arn')
+    return arn('kms', `key/${generatedName(logicalId)}`);
+  if (resource.Type === 'AWS::DynamoDB::Table' && attribute === 'Arn') {
+    return arn('dynamodb', `table/${generatedName(logicalId)}`);
+  }
   if (attribute === 'Arn') return arn('unknown', generatedName(logicalId));
   return `${generatedName(logicalId)}.${attribute}`;
 }

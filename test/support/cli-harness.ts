@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import type { Command } from 'commander';
 import type { CliIo } from '../../cli/io';
 import { buildProgram } from '../../cli/program';
 import { brokerStackName, StackOutput } from '../../lib/stack-output-names';
@@ -23,13 +22,9 @@ export function useMotoCredentials(): void {
   process.env.AWS_REGION = MOTO_REGION;
 }
 
-function allCommands(command: Command): Command[] {
-  return [command, ...command.commands.flatMap(allCommands)];
-}
-
 /**
  * Runs the real `broker` program (cli/program.ts) in-process with a captured IO, the way bin/broker.ts
- * runs it: a rejected action is reported as the error. Commander's own exits become errors too.
+ * runs it: a rejected action is reported as the error. Commander's own exits are errors already.
  */
 export async function runCli(
   args: readonly string[],
@@ -44,8 +39,8 @@ export async function runCli(
     stdinIsTty: false,
     env: options.env ?? {},
   };
+  // buildProgram makes every command throw (redacted) instead of exiting: cli/argv-hygiene.ts.
   const program = buildProgram(io);
-  for (const command of allCommands(program)) command.exitOverride();
   let error: Error | undefined;
   try {
     await program.parseAsync(['node', 'broker', ...args]);

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
+import { TokenApiEnvVar } from '../../lambda/core/serve-token-request';
 import { ServeEnvVar, type ServeTokenSettings } from '../../lambda/core/serve-token-settings';
 import { EnvVar } from '../../lambda/core/settings';
+import { TEST_API } from './api-gateway-event';
 import type { LambdaInvokeStandIn } from './lambda-invoke-stand-in';
 import { MOTO_CREDENTIALS, MOTO_REGION } from './moto';
 import { type LocalAwsEnv, MotoBroker, makeCredentials, type TestCredentials } from './moto-broker';
@@ -116,6 +118,9 @@ export class ServeTokenBroker {
       [EnvVar.TokenKeyArn]: this.fixture.keyArn,
       [ServeEnvVar.MintFunctionName]: this.mintFunctionName,
       [ServeEnvVar.Settings]: JSON.stringify(settings),
+      // The API the test events come from (test/support/api-gateway-event.ts).
+      [TokenApiEnvVar.ApiId]: TEST_API.apiId,
+      [TokenApiEnvVar.Stage]: TEST_API.stage,
       AWS_ENDPOINT_URL: this.proxy.endpoint,
       AWS_ENDPOINT_URL_LAMBDA: this.standIn.endpoint,
       AWS_REGION: MOTO_REGION,

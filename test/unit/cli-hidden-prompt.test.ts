@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseCredentialsInput } from '../../cli/credentials-input';
@@ -66,5 +67,86 @@ describe('hidden prompt', () => {
     await expect(
       promptLine({ input: new PassThrough(), output: new PassThrough() }, 'x', false),
     ).rejects.toThrow(/not a terminal/);
+  });
+});
+
+describe('hidden prompt: keys that are not characters, and every way out', () => {
+  it.each([
+    ['an arrow key', 'abc\u001b[Adef\r'],
+    ['Home and End', '\u001b[Habc\u001b[Fdef\r'],
+    ['Delete and Ctrl+Right', 'abc\u001b[3~\u001b[1;5Cdef\r'],
+    ['SS3 arrows and Alt+x', 'a\u001bOBbc\u001bxdef\r'],
+  ])('swallows escape sequences: %s', async (_, typed) => {
+    // Prepare
+    const { t, type, shown } = terminal();
+    const answer = promptLine(t, 'secret: ', false);
+
+    // Act
+    type(typed);
+
+    // Assess
+    expect(await answer).toBe('abcdef');
+    expect(shown()).toBe('secret: \n');
+  });
+
+  it('swallows an escape sequence split across reads', async () => {
+    const { t, shown } = terminal();
+    const answer = promptLine(t, 'id: ', true);
+    const input = t.input as PassThrough;
+    input.write('abc\u001b');
+    setImmediate(() => input.write('[1;5') && setImmediate(() => input.write('Cdef\r')));
+
+    expect(await answer).toBe('abcdef');
+    expect(shown()).toBe('id: abcdef\n');
+  });
+
+  it('rejects at the end of input and restores the terminal', async () => {
+    const { t, rawModes } = terminal();
+    const answer = promptLine(t, 'secret: ', false);
+    const input = t.input as PassThrough;
+    setImmediate(() => {
+      input.write('abc');
+      input.end();
+    });
+
+    await expect(answer).rejects.toThrow(/End of input/);
+    expect(rawModes).toEqual([true, false]);
+  });
+
+  it.each(['SIGTERM', 'SIGHUP'])('restores the terminal on %s and cancels', async (signal) => {
+    // Prepare
+    const { t, type, rawModes } = terminal();
+    const lifecycle = new EventEmitter();
+    const answer = promptLine({ ...t, lifecycle }, 'secret: ', false);
+    type('abc');
+
+    // Act
+    setImmediate(() => setImmediate(() => lifecycle.emit(signal, signal)));
+
+    // Assess
+    await expect(answer).rejects.toThrow(new RegExp(`Cancelled by ${signal}`));
+    expect(rawModes).toEqual([true, false]);
+    expect(lifecycle.eventNames()).toEqual([]);
+  });
+
+  it('restores the terminal when the process exits mid-prompt (e.g. an exception elsewhere)', () => {
+    const { t, rawModes } = terminal();
+    const lifecycle = new EventEmitter();
+    void promptLine({ ...t, lifecycle }, 'secret: ', false).catch(() => {});
+
+    lifecycle.emit('exit', 1);
+
+    expect(rawModes).toEqual([true, false]);
+  });
+
+  it('leaves no listener behind after an answer', async () => {
+    const { t, type } = terminal();
+    const lifecycle = new EventEmitter();
+    const answer = promptLine({ ...t, lifecycle }, 'x: ', false);
+    type('ok\r');
+
+    expect(await answer).toBe('ok');
+    expect(lifecycle.eventNames()).toEqual([]);
+    expect(t.input.listenerCount('data')).toBe(0);
   });
 });

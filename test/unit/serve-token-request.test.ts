@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ApiShapedDirectInvocationError,
   InvalidTokenRequestError,
   isApiGatewayEvent,
   parseServeTokenRequest,
 } from '../../lambda/core/serve-token-request';
 import { parseServeTokenSettings, type ServeTokenSettings } from '../../lambda/core/serve-token-settings';
 import { SettingsError } from '../../lambda/core/settings';
-import { tokenRequestEvent } from '../support/api-gateway-event';
+import { TEST_API, tokenRequestEvent } from '../support/api-gateway-event';
 
 const SETTINGS: ServeTokenSettings = {
   defaultMinTtlSeconds: 60,
@@ -27,6 +28,7 @@ describe('parseServeTokenRequest — API Gateway events', () => {
         accountId: '111122223333',
       }),
       SETTINGS,
+      TEST_API,
     );
 
     expect(request.minTtlSeconds).toBe(60);
@@ -45,7 +47,8 @@ describe('parseServeTokenRequest — API Gateway events', () => {
     ['0120', 120],
   ])('min_ttl=%s → %i', (value, expected) => {
     expect(
-      parseServeTokenRequest(tokenRequestEvent({ query: { min_ttl: value } }), SETTINGS).minTtlSeconds,
+      parseServeTokenRequest(tokenRequestEvent({ query: { min_ttl: value } }), SETTINGS, TEST_API)
+        .minTtlSeconds,
     ).toBe(expected);
   });
 
@@ -53,19 +56,20 @@ describe('parseServeTokenRequest — API Gateway events', () => {
     'min_ttl=%j → InvalidTokenRequestError',
     (value) => {
       expect(() =>
-        parseServeTokenRequest(tokenRequestEvent({ query: { min_ttl: value } }), SETTINGS),
+        parseServeTokenRequest(tokenRequestEvent({ query: { min_ttl: value } }), SETTINGS, TEST_API),
       ).toThrow(new InvalidTokenRequestError(RANGE));
     },
   );
 
   it('a repeated min_ttl is rejected even though the single-value map shows only one', () => {
     expect(() =>
-      parseServeTokenRequest(tokenRequestEvent({ query: { min_ttl: ['1', '2'] } }), SETTINGS),
+      parseServeTokenRequest(tokenRequestEvent({ query: { min_ttl: ['1', '2'] } }), SETTINGS, TEST_API),
     ).toThrow('min_ttl is given more than once; give it once');
   });
 
   it('unknown parameters are rejected without echoing them', () => {
-    const act = () => parseServeTokenRequest(tokenRequestEvent({ query: { '<b>x</b>': '1' } }), SETTINGS);
+    const act = () =>
+      parseServeTokenRequest(tokenRequestEvent({ query: { '<b>x</b>': '1' } }), SETTINGS, TEST_API);
 
     expect(act).toThrow(
       'GET /token accepts only the query parameters min_ttl and rejected; remove the others',
@@ -74,10 +78,14 @@ describe('parseServeTokenRequest — API Gateway events', () => {
 
   it('the maximum comes from the settings', () => {
     const act = () =>
-      parseServeTokenRequest(tokenRequestEvent({ query: { min_ttl: '200' } }), {
-        ...SETTINGS,
-        maxMinTtlSeconds: 100,
-      });
+      parseServeTokenRequest(
+        tokenRequestEvent({ query: { min_ttl: '200' } }),
+        {
+          ...SETTINGS,
+          maxMinTtlSeconds: 100,
+        },
+        TEST_API,
+      );
 
     expect(act).toThrow('from 0 to 100');
   });
@@ -133,5 +141,20 @@ describe('parseServeTokenSettings', () => {
     expect(() => parseServeTokenSettings(raw)).toThrow(SettingsError);
     expect(() => parseServeTokenSettings(raw)).toThrow(message);
     expect(() => parseServeTokenSettings(raw)).toThrow(/redeploy the stack/);
+  });
+});
+
+describe('parseServeTokenRequest — API-shaped direct invocations', () => {
+  it.each([
+    ['another API', { ...TEST_API, apiId: 'other1' }],
+    ['another stage', { ...TEST_API, stage: 'v2' }],
+    ['no deployed API configured', undefined],
+  ])('an API event of %s is a direct invocation and is rejected', (_, deployed) => {
+    const forged = tokenRequestEvent({ callerArn: 'arn:aws:iam::111122223333:role/Someone-Else' });
+
+    const act = () => parseServeTokenRequest(forged, SETTINGS, deployed);
+
+    expect(act).toThrow(ApiShapedDirectInvocationError);
+    expect(act).toThrow(InvalidTokenRequestError);
   });
 });

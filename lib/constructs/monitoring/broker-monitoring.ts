@@ -134,6 +134,7 @@ export class BrokerMonitoring extends Construct {
       serviceName,
       secretName: props.credentialStore.secret.secretName,
       readerRoleArns: () => props.credentialStore.allowedReaderRoleArns,
+      readers: () => props.credentialStore.readers,
       topic: onCall.topic,
       deadLetterQueue: onCall.deliveryFailures,
       ...(config.runbookBaseUrl ? { runbookBaseUrl: config.runbookBaseUrl } : {}),

@@ -24,6 +24,7 @@ export const Runbook = {
   CredentialAge: 'credential-age',
   NotificationDeliveryFailed: 'notification-delivery-failed',
   UnexpectedSecretRead: 'unexpected-secret-read',
+  CredentialReaderChanged: 'credential-reader-changed',
   RotationFailed: 'rotation-failed',
   /** Written with the rotation work: the breach response (rotate, flush, report). */
   CredentialsCompromised: 'credentials-compromised',

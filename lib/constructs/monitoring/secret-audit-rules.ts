@@ -28,6 +28,13 @@ export const SECRET_EVENT_RULES = {
       'The ThroughLine credentials secret was read (GetSecretValue), or a read was attempted, by a principal other than the broker roles allowed to read it.',
     runbook: Runbook.UnexpectedSecretRead,
   },
+  readerFunctionChanged: {
+    id: 'CredentialReaderChanged',
+    severity: 'page',
+    summary:
+      'The code or configuration of a function allowed to read the ThroughLine credentials (mint-token, rotate-credentials) was changed, or a function was created or reconfigured with one of their roles, outside a CloudFormation deployment.',
+    runbook: Runbook.CredentialReaderChanged,
+  },
   rotationFailed: {
     id: 'RotationFailed',
     severity: 'ticket',
@@ -79,6 +86,54 @@ export function unexpectedSecretReadPattern(
   };
 }
 
+/** A function allowed to read the credentials, and the role it runs with. */
+export interface CredentialReader {
+  readonly functionName: string;
+  readonly functionArn: string;
+  readonly roleArn: string;
+}
+
+/** Where a CloudFormation deployment's own calls come from (CloudTrail names the calling service). */
+export const CLOUDFORMATION_SOURCE = 'cloudformation.amazonaws.com';
+
+/**
+ * Changes that would let other code read the credentials with a reader's role: new code or
+ * configuration for a reader function (UpdateFunctionCode, UpdateFunctionConfiguration), and a
+ * function created or reconfigured with a reader's role. Passing a role is a permission check
+ * (iam:PassRole), not an API call of its own, so CloudTrail has no PassRole event: the role shows up
+ * in the request of the API that passed it (IAM User Guide, "Grant a user permissions to pass a role
+ * to an AWS service"), here CreateFunction's and UpdateFunctionConfiguration's `role`. Lambda's
+ * CloudTrail event names carry an API version (e.g. UpdateFunctionCode20150331v2), hence prefixes;
+ * a function is named by name or ARN in requests. CloudFormation's own calls carry its service name
+ * as source address and are left out: deployments change these functions by design.
+ */
+export function credentialReaderChangedPattern(readers: {
+  readonly functionNames: readonly string[];
+  readonly functionArns: readonly string[];
+  readonly roleArns: readonly string[];
+}): events.EventPattern {
+  return {
+    source: ['aws.lambda'],
+    detailType: ['AWS API Call via CloudTrail'],
+    detail: {
+      eventSource: ['lambda.amazonaws.com'],
+      sourceIPAddress: [{ 'anything-but': [CLOUDFORMATION_SOURCE] }],
+      $or: [
+        {
+          eventName: [{ prefix: 'UpdateFunctionCode' }, { prefix: 'UpdateFunctionConfiguration' }],
+          requestParameters: {
+            functionName: [...readers.functionNames, ...readers.functionArns].map((id) => ({ prefix: id })),
+          },
+        },
+        {
+          eventName: [{ prefix: 'CreateFunction' }, { prefix: 'UpdateFunctionConfiguration' }],
+          requestParameters: { role: [...readers.roleArns] },
+        },
+      ],
+    },
+  };
+}
+
 /** Secrets Manager's own "rotation failed" event for the secret (a service event, not an API call). */
 export function rotationFailedPattern(secret: SecretIdentifiers): events.EventPattern {
   return {
@@ -103,6 +158,8 @@ export interface SecretAuditRulesProps {
   readonly secretName: string;
   /** Evaluated at synthesis, so roles granted after this construct are included. */
   readonly readerRoleArns: () => readonly string[];
+  /** The functions bound to those roles (read at synthesis too). */
+  readonly readers: () => readonly CredentialReader[];
   readonly topic: sns.ITopic;
   readonly deadLetterQueue: sqs.IQueue;
   readonly runbookBaseUrl?: string;
@@ -110,6 +167,7 @@ export interface SecretAuditRulesProps {
 
 export class SecretAuditRules extends Construct {
   readonly unexpectedRead: events.Rule;
+  readonly readerFunctionChanged: events.Rule;
   readonly rotationFailed: events.Rule;
 
   constructor(scope: Construct, id: string, props: SecretAuditRulesProps) {
@@ -155,6 +213,37 @@ export class SecretAuditRules extends Construct {
             `from ${field('$.detail.sourceIPAddress')} at ${field('$.detail.eventTime')} in account ` +
             `${field('$.account')}; error code (empty when the read succeeded): ${field('$.detail.errorCode')}. ` +
             `Only the broker roles may read it. Runbook: ${link(read)}`,
+        ),
+      }),
+    );
+
+    const changed = SECRET_EVENT_RULES.readerFunctionChanged;
+    // Read now (each becomes a pattern entry); a reader granted after this construct fails synthesis.
+    const readerFunctions = props.readers();
+    this.node.addValidation({
+      validate: () =>
+        props.readers().length !== readerFunctions.length
+          ? ['A credential reader was granted after the secret audit rules: create BrokerMonitoring last']
+          : [],
+    });
+    const readersOf = (pick: (r: CredentialReader) => string) => readerFunctions.map(pick);
+    this.readerFunctionChanged = new events.Rule(this, 'ReaderFunctionChanged', {
+      description: `${notificationHeadline(changed, props.serviceName)} ${changed.summary}`.slice(0, 512),
+      eventPattern: credentialReaderChangedPattern({
+        functionNames: readersOf((r) => r.functionName),
+        functionArns: readersOf((r) => r.functionArn),
+        roleArns: readersOf((r) => r.roleArn),
+      }),
+    });
+    this.readerFunctionChanged.addTarget(
+      new targets.SnsTopic(props.topic, {
+        deadLetterQueue: props.deadLetterQueue,
+        message: events.RuleTargetInput.fromText(
+          `${notificationHeadline(changed, props.serviceName)} ${field('$.detail.eventName')} on function ` +
+            `${field('$.detail.requestParameters.functionName')} by ${field('$.detail.userIdentity.arn')} from ` +
+            `${field('$.detail.sourceIPAddress')} at ${field('$.detail.eventTime')} in account ${field('$.account')}, ` +
+            `outside a CloudFormation deployment; error code (empty when it succeeded): ${field('$.detail.errorCode')}. ` +
+            `Code running with a broker reader role can read the ThroughLine credentials. Runbook: ${link(changed)}`,
         ),
       }),
     );
