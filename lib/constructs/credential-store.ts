@@ -124,7 +124,13 @@ export class CredentialStore extends Construct {
         new iam.PolicyStatement({
           sid: 'DenyCredentialsReadFromOtherFunctions',
           effect: iam.Effect.DENY,
-          actions: ['secretsmanager:GetSecretValue'],
+          // Writes too: the rotate role may write the rotation's version and move labels, and a
+          // borrowed role must not (a PutSecretValue without stages would replace AWSCURRENT).
+          actions: [
+            'secretsmanager:GetSecretValue',
+            'secretsmanager:PutSecretValue',
+            'secretsmanager:UpdateSecretVersionStage',
+          ],
           resources: [this.secret.secretArn],
           // Absent key (a session not started by Lambda for a function) also denies.
           conditions: {

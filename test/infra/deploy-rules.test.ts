@@ -158,6 +158,13 @@ const DYNAMODB_STREAM_ACTIONS = [
 ];
 /** Table (and index) actions of the Service Authorization Reference, resource type "table". */
 const DYNAMODB_TABLE_ACTIONS = [
+  // Copies and policy changes (denied to all but the deployment): also resource type "table".
+  'dynamodb:CreateBackup',
+  'dynamodb:StartAwsBackupJob',
+  'dynamodb:RestoreTableToPointInTime',
+  'dynamodb:UpdateContinuousBackups',
+  'dynamodb:PutResourcePolicy',
+  'dynamodb:DeleteResourcePolicy',
   'dynamodb:BatchGetItem',
   'dynamodb:BatchWriteItem',
   'dynamodb:ConditionCheckItem',

@@ -147,14 +147,18 @@ describe('token cache table', () => {
 });
 
 describe('mint-token function', () => {
-  it('runs Node.js 24 on arm64 with reserved concurrency 1 and active tracing', () => {
+  it('runs Node.js 24 on arm64 with active tracing and, by default, no reserved concurrency (deploys on a quota of 10)', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: Match.absent(),
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
     });
+  });
+
+  it('has an operator alias on the published version: the only entry point for force, flush and overrides', () => {
+    template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'operator' });
   });
 
   it('has a timeout longer than the upstream time budget', () => {

@@ -329,6 +329,10 @@ describe('all alarms with the optional parts', () => {
         'RequestVolumeAnomaly',
         'TokenNearExpiry',
         'UpstreamDailyBudget',
+        'UpstreamGateBudgetHalf',
+        'UpstreamGateBudgetReached',
+        'UpstreamGateClosed',
+        'UpstreamGateOverridden',
         'UpstreamHourlyBurn',
       ].sort(),
     );

@@ -112,7 +112,7 @@ describe('credential rotation — least privilege of the rotate role', () => {
       Condition: {
         StringEquals: {
           'kms:ViaService': {
-            'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+            'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]],
           },
           'kms:EncryptionContext:SecretARN': secretRef(),
         },

@@ -414,13 +414,13 @@ describe('serve-token function and role', () => {
       defaultMinTtlSeconds: 60,
       maxMinTtlSeconds: 900,
       l1MaxAgeSeconds: 30,
-      requestBudgetMs: 15_000,
+      requestBudgetMs: 4_000,
       retryAfterSeconds: 5,
       mintThrottleBackoffBaseMs: 100,
       mintThrottleBackoffCapMs: 1_000,
     });
     // Timeout covers the request budget and stays under API Gateway's 29 s integration limit.
-    expect(fn?.Properties.Timeout).toBe(18);
+    expect(fn?.Properties.Timeout).toBe(7);
   });
 
   it('API Gateway may invoke it for GET /token only', () => {

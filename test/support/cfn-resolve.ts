@@ -40,6 +40,12 @@ function ref(logicalId: string, resources: CfnResources): string {
       return arn('sns', generatedName(logicalId));
     case 'AWS::StepFunctions::StateMachine':
       return arn('states', `stateMachine:${generatedName(logicalId)}`);
+    case 'AWS::Lambda::Alias': {
+      // Ref of an alias is its ARN: the function's ARN with the alias name as qualifier.
+      const fn = resolveCfn(resource.Properties?.FunctionName, resources) as string;
+      const name = fn.includes(':function:') ? fn.split(':function:')[1] : fn;
+      return arn('lambda', `function:${name}:${resource.Properties?.Name as string}`);
+    }
     case 'AWS::SQS::Queue':
       return `https://sqs.${FAKE_ENV.region}.amazonaws.com/${FAKE_ENV.accountId}/${generatedName(logicalId)}`;
     default:

@@ -6,8 +6,8 @@ import type { Decision } from './evaluate';
  * The access matrix: what each principal may do, as decided by an IAM evaluator over the synthesized
  * template (test/infra/access-matrix.test.ts fails on any difference; docs/security.md shows this
  * data, rendered by `npm run docs:access-matrix`). A cell not listed is not evaluated: one line adds
- * one, e.g. `mintInvokeOperator: 'Deny'` under `stateMachine` once the refresh workflow may invoke
- * only the unqualified function (today it is granted `<mint-token ARN>:*`, so it would be Allow).
+ * one. The refresh workflow is granted `<mint-token ARN>:*` by CDK's Lambda task; an explicit Deny on
+ * the operator alias makes its `mintInvokeOperator` cell Deny.
  */
 export type Cells = Partial<Record<PrincipalId, Partial<Record<ActionId, Decision>>>>;
 
@@ -113,7 +113,7 @@ export const DEFAULT_STAGE: Cells = {
   },
   rotateOwn: {
     secretRead: 'Allow',
-    secretWrite: 'Deny',
+    secretWrite: 'Allow',
     secretDescribe: 'Allow',
     secretReplicate: 'Deny',
     secretDeletePolicy: 'Deny',
@@ -168,6 +168,7 @@ export const DEFAULT_STAGE: Cells = {
     tableExport: 'Deny',
     tablePutPolicy: 'Deny',
     mintInvoke: 'Allow',
+    mintInvokeOperator: 'Deny',
     apiGetToken: 'Deny',
   },
   consumer: {
