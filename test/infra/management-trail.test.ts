@@ -74,7 +74,7 @@ describe('credentials secret policy', () => {
             Match.objectLike({
               Sid: 'DenyCredentialsReadFromOtherFunctions',
               Effect: 'Deny',
-              Action: 'secretsmanager:GetSecretValue',
+              Action: Match.arrayWith(['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue']),
               Condition: { ArnNotLike: { 'lambda:SourceFunctionArn': Match.anyValue() } },
             }),
           ]),

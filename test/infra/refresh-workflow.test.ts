@@ -144,7 +144,10 @@ describe('refresh workflow — state machine', () => {
     // A closed upstream gate is a known state (outcome "deferred"), not a failure to retry.
     const choice = first?.Next ? states[first.Next] : undefined;
     expect(choice?.Type).toBe('Choice');
-    const rules = (choice as unknown as { Choices: { Variable: string; StringEquals: string; Next: string }[]; Default: string });
+    const rules = choice as unknown as {
+      Choices: { Variable: string; StringEquals: string; Next: string }[];
+      Default: string;
+    };
     expect(rules.Choices).toEqual([{ Variable: '$.outcome', StringEquals: 'deferred', Next: 'Deferred' }]);
     expect(states.Deferred?.Type).toBe('Succeed');
     expect(states[rules.Default]?.Type).toBe('Succeed');

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
 import { BrokerFixture, makeCredentials } from '../support/broker-fixture';
 import { type InvokeOutcome, invokeBundled } from '../support/invoke-bundled';
 
@@ -74,6 +75,8 @@ describe('a mangled GetSecretValue answer that quotes the secret', () => {
     const env = {
       ...fixture.functionEnv(bundled('MintToken').environment, () => {}),
       AWS_ENDPOINT_URL_SECRETS_MANAGER: standInUrl,
+      // Through the operator alias, the only entry point that may force a refresh (as the CLI does).
+      LOCAL_INVOKED_FUNCTION_ARN: `arn:aws:lambda:us-east-1:123456789012:function:mint-token:${OPERATOR_ALIAS}`,
     };
     calls.length = 0;
 

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { METRIC_NAMESPACE, MetricName } from '../../lambda/core/metric-names';
+import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
 import { stageSchema } from '../../lib/config/schema';
 import { ALARM_CATALOG, type AlarmScopes } from '../../lib/constructs/monitoring/alarm-catalog';
 import {
@@ -78,7 +79,10 @@ afterAll(async () => {
   await server.stop();
 });
 
-async function run(fixture: BrokerFixture, events: unknown[]) {
+/** mint-token as the operator invokes it (CLI): the only entry point that may force or override. */
+const OPERATOR_ARN = `arn:aws:lambda:us-east-1:123456789012:function:mint-token:${OPERATOR_ALIAS}`;
+
+async function run(fixture: BrokerFixture, events: unknown[], invokedFunctionArn?: string) {
   const env = fixture.functionEnv(mintToken().environment, (s) => {
     s.upstream = {
       ...s.upstream,
@@ -88,7 +92,11 @@ async function run(fixture: BrokerFixture, events: unknown[]) {
       backoffCapMs: 50,
     };
   });
-  return invokeBundled({ bundle: mintToken().bundle, env, events });
+  return invokeBundled({
+    bundle: mintToken().bundle,
+    env: invokedFunctionArn ? { ...env, LOCAL_INVOKED_FUNCTION_ARN: invokedFunctionArn } : env,
+    events,
+  });
 }
 
 describe('metrics the alarms read are the metrics the handler emits', () => {
@@ -99,11 +107,20 @@ describe('metrics the alarms read are the metrics the handler emits', () => {
   });
 
   it('every broker metric of every alarm is emitted with the alarm’s exact dimension set', async () => {
-    // Prepare: a success, a fresh re-read, then credentials ThroughLine rejects.
+    // Prepare: a success, a fresh re-read, then an operator's forced mint past the gate with
+    // credentials ThroughLine rejects.
     const fixture = await BrokerFixture.create(makeCredentials());
     const emitted = emittedMetrics(await run(fixture, [{ action: 'ensure' }, { action: 'refresh' }]));
     server.fallback = { kind: 'json', status: 401, body: { error: 'invalid_client' } };
-    emitted.push(...emittedMetrics(await run(fixture, [{ action: 'ensure', force: true }])));
+    emitted.push(
+      ...emittedMetrics(
+        await run(
+          fixture,
+          [{ action: 'ensure', force: true, overrideReason: 'metric contract test', requestedBy: 'test' }],
+          OPERATOR_ARN,
+        ),
+      ),
+    );
     server.reset();
 
     // Act: every metric the catalogue's alarms read, with the deployed service name.
@@ -133,6 +150,9 @@ describe('metrics the alarms read are the metrics the handler emits', () => {
         MetricName.UpstreamTokenRequest,
         MetricName.CredentialAgeDays,
         MetricName.CachedTokenSecondsToExpiry,
+        MetricName.UpstreamGateClosedSeconds,
+        MetricName.UpstreamBudgetUsedPercent,
+        MetricName.UpstreamGateOverridden,
       ]),
     );
     for (const metric of read) {

@@ -85,6 +85,14 @@ describe('mint-token describe', () => {
         refreshAt: minted?.ok && minted.value.refreshAt,
         credentialVersionId: minted?.ok && minted.value.credentialVersionId,
       },
+      // The upstream gate after one successful mint: open, one request counted against the budget.
+      gate: {
+        open: true,
+        consecutiveFailures: 0,
+        requestsLast24Hours: 1,
+        dailyRequestBudget: 200,
+        issuedLifetimeSeconds: 3600,
+      },
     });
     expectNoSecretIn(
       [...outcome.logLines, JSON.stringify(outcome.results)],

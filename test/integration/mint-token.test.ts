@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MetricName } from '../../lambda/core/metric-names';
+import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
 import { BrokerFixture, makeCredentials, type TestCredentials } from '../support/broker-fixture';
 import { type InvokeOutcome, invokeBundled } from '../support/invoke-bundled';
 import { expectNoSecretIn } from '../support/leaks';
@@ -48,6 +49,7 @@ async function invoke(
   events: readonly unknown[],
   patch: SettingsPatch = () => {},
   tokenUrl = server.url,
+  invokedFunctionArn?: string,
 ): Promise<InvokeOutcome<MintResult>> {
   const env = fixture.functionEnv(mintToken().environment, (s) => {
     s.upstream = {
@@ -58,10 +60,20 @@ async function invoke(
       backoffBaseMs: 10,
       backoffCapMs: 50,
     };
+    // The fleet-wide gate's backoff shrunk to the in-invocation scale above, so retries within one
+    // invocation stay quick (the gate's own timing is tested in test/unit/upstream-gate.test.ts).
+    s.gate = { ...s.gate, backoffBaseSeconds: 0.01, backoffCapSeconds: 0.05 };
     patch(s);
   });
-  return invokeBundled<MintResult>({ bundle: mintToken().bundle, env, events });
+  return invokeBundled<MintResult>({
+    bundle: mintToken().bundle,
+    env: invokedFunctionArn ? { ...env, LOCAL_INVOKED_FUNCTION_ARN: invokedFunctionArn } : env,
+    events,
+  });
 }
+
+/** mint-token's operator alias (the CLI's entry point): the only one that may force or flush. */
+const OPERATOR_ARN = `arn:aws:lambda:us-east-1:123456789012:function:mint-token:${OPERATOR_ALIAS}`;
 
 function allText(outcome: InvokeOutcome): string[] {
   return [...outcome.logLines, JSON.stringify(outcome.results)];
@@ -164,7 +176,7 @@ describe('mint-token (bundled) — success and idempotence', () => {
     const creds = makeCredentials();
     const fixture = await BrokerFixture.create(creds);
 
-    const outcome = await invoke(fixture, [{}, { force: true }]);
+    const outcome = await invoke(fixture, [{}, { force: true }], undefined, undefined, OPERATOR_ARN);
 
     expect(outcome.results.map((r) => r.ok && r.value.outcome)).toEqual(['minted', 'minted']);
     expect(server.requests).toHaveLength(2);
@@ -175,7 +187,13 @@ describe('mint-token (bundled) — success and idempotence', () => {
     const creds = makeCredentials();
     const fixture = await BrokerFixture.create(creds);
 
-    const outcome = await invoke(fixture, [{}, { action: 'flush', requestedBy: 'test' }]);
+    const outcome = await invoke(
+      fixture,
+      [{}, { action: 'flush', requestedBy: 'test' }],
+      undefined,
+      undefined,
+      OPERATOR_ARN,
+    );
 
     expect(outcome.results[1]).toMatchObject({ ok: true, value: { outcome: 'flushed', removed: true } });
     expect(await fixture.rawCachedItem()).toBeUndefined();
@@ -280,7 +298,7 @@ describe('mint-token (bundled) — transient upstream failures are retried', () 
     expectNoLeak(outcome, creds);
   });
 
-  it('gives up after maxAttempts with UpstreamUnavailableError', async () => {
+  it('after maxAttempts answers "deferred" (the gate closed, with its Retry-After) instead of failing', async () => {
     const creds = makeCredentials();
     const fixture = await BrokerFixture.create(creds);
     server.fallback = { kind: 'raw', status: 502, body: 'bad gateway' };
@@ -290,23 +308,39 @@ describe('mint-token (bundled) — transient upstream failures are retried', () 
     });
 
     const result = only(outcome);
-    expect(!result.ok && result.error.name).toBe('UpstreamUnavailableError');
+    expect(result.ok && result.value).toMatchObject({
+      outcome: 'deferred',
+      reason: 'upstream_unavailable',
+      attempted: true,
+      gate: { open: false, consecutiveFailures: 3, lastFailure: 'upstream_unavailable' },
+    });
     expect(server.requests).toHaveLength(3);
     expectNoLeak(outcome, creds);
   });
 });
 
 describe('mint-token (bundled) — bad token responses are rejected, not retried', () => {
+  it('a 200 whose body is not JSON (cut off, or a proxy page) is transient: retried, then minted', async () => {
+    const creds = makeCredentials();
+    const fixture = await BrokerFixture.create(creds);
+    server.enqueue({
+      kind: 'raw',
+      status: 200,
+      body: '{"access_token": "abc',
+      headers: { 'content-type': 'application/json' },
+    });
+
+    const outcome = await invoke(fixture, [{}]);
+
+    const result = only(outcome);
+    expect(result.ok && result.value).toMatchObject({ outcome: 'minted', attempts: 2 });
+    expect(server.requests).toHaveLength(2);
+    expectNoLeak(outcome, creds);
+  });
+
   it.each([
-    [
-      'malformed JSON',
-      {
-        kind: 'raw',
-        status: 200,
-        body: '{"access_token": "abc',
-        headers: { 'content-type': 'application/json' },
-      },
-    ],
+    ['expires_in zero', { kind: 'token', expiresIn: 0 }],
+    ['expires_in negative', { kind: 'token', expiresIn: -30 }],
     ['missing access_token', { kind: 'json', status: 200, body: { token_type: 'Bearer', expires_in: 3600 } }],
     ['empty access_token', { kind: 'json', status: 200, body: { access_token: '', expires_in: 3600 } }],
     ['a non-Bearer token_type', { kind: 'token', extra: { token_type: 'mac' }, expiresIn: 3600 }],
@@ -326,8 +360,6 @@ describe('mint-token (bundled) — bad token responses are rejected, not retried
 
   it.each([
     ['missing', undefined, 3600],
-    ['zero', 0, 3600],
-    ['negative', -30, 3600],
     ['not a number', 'soon', 3600],
     ['huge', 10 ** 12, 86_400],
     ['a numeric string', '1800', 1800],

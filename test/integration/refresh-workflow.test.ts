@@ -14,7 +14,7 @@ import { makeCredentials } from '../support/broker-fixture';
 import { LambdaInvokeServer } from '../support/lambda-invoke-server-rotation';
 import { expectNoSecretIn } from '../support/leaks';
 import { MOTO_REGION } from '../support/moto';
-import { RotationFixture } from '../support/rotation-fixture';
+import { LOCAL_MAX_ATTEMPTS, RotationFixture } from '../support/rotation-fixture';
 import { StepFunctionsLocal } from '../support/step-functions-local';
 import { idOf, renderDefinition, synthBroker } from '../support/test-app';
 import { FakeTokenServer } from '../support/token-server';
@@ -177,27 +177,26 @@ describe('refresh state machine (executed)', () => {
     expect(notifications).toEqual([]);
   });
 
-  it('retries an unavailable upstream, then tells on-call what failed and fails the execution', async () => {
+  it('ThroughLine unavailable: mint-token answers "deferred" (gate closed), the execution ends Deferred without Step Functions retries or an e-mail', async () => {
     const { creds, stateMachineArn } = await broker();
     server.fallback = { kind: 'json', status: 503, body: { error: 'temporarily_unavailable' } };
 
     const execution = await runSchedule(stateMachineArn);
 
-    expect(execution.status).toBe('FAILED');
-    expect(execution.error).toBe('UpstreamUnavailableError');
-    // maxAttempts 3: the first invocation and two retries, each with mint-token's own attempts inside.
-    expect(lambdaServer.invocations.filter((i) => !i.throttled)).toHaveLength(3);
-    expect(notifications).toHaveLength(1);
-    const [notification] = notifications;
-    expect(notification?.Subject).toBe(`ThroughLine token refresh failed (${STACK_NAME})`);
-    expect(notification?.Message).toMatch(
-      /^The scheduled ThroughLine token refresh of stack ThroughLineTokenBroker-test failed/,
-    );
-    expect(notification?.Message).toMatch(
-      /Error: UpstreamUnavailableError\. Cause: .*Token endpoint failed with HTTP 503/,
-    );
-    expect(notification?.Message).toMatch(/Execution: arn:aws:states:/);
-    expectNoSecretIn([notification?.Message ?? '', execution.cause ?? ''], [creds.client_secret]);
+    // A closed gate is a known state: the UpstreamGateClosed alarm pages if it lasts, not every run.
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(JSON.parse(execution.output ?? '{}')).toMatchObject({
+      outcome: 'deferred',
+      reason: 'upstream_unavailable',
+      attempted: true,
+      gate: { open: false, lastFailure: 'upstream_unavailable' },
+    });
+    expect(lambdaServer.invocations.filter((i) => !i.throttled)).toHaveLength(1);
+    // Bounded by mint-token's own attempts, each let through by the gate's backoff.
+    expect(server.requests.length).toBeGreaterThanOrEqual(1);
+    expect(server.requests.length).toBeLessThanOrEqual(LOCAL_MAX_ATTEMPTS);
+    expect(notifications).toEqual([]);
+    expectNoSecretIn([execution.output ?? '', ...lambdaServer.allText()], [creds.client_secret]);
   });
 
   it('does not retry rejected credentials: one invocation, then the on-call message points to the runbook', async () => {

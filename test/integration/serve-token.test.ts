@@ -111,8 +111,11 @@ describe('serve-token (bundled) — serving paths', () => {
     expect(served.body.expires_at).toBe(Number(item?.expiresAt?.N));
     expect(tokenServer.requests).toHaveLength(1);
     expect(mintInvocations(broker).map((i) => i.payload)).toEqual([
-      { action: 'ensure', minTtlSeconds: 60, requestedBy: 'serve-token' },
+      // waitBudgetMs: what is left of the caller's request budget (api.requestBudgetMs, 4 s by default).
+      { action: 'ensure', minTtlSeconds: 60, requestedBy: 'serve-token', waitBudgetMs: expect.any(Number) },
     ]);
+    const [payload] = mintInvocations(broker).map((i) => i.payload as { waitBudgetMs: number });
+    expect(payload?.waitBudgetMs).toBeLessThan(4_000);
 
     const [audit, ...more] = auditRecords(instance);
     expect(more).toHaveLength(0);
@@ -165,36 +168,36 @@ describe('serve-token (bundled) — serving paths', () => {
     expect(coldInstance.metricCounts()[MetricName.TokenServedFromL2]).toBe(1);
   });
 
-  it('a cached token with less than min_ttl left is replaced by a fresh one', async () => {
+  it('min_ttl above the lifetime ThroughLine gives its tokens → 400 naming what can be asked, and no mint', async () => {
     const broker = await newBroker();
     tokenServer.enqueue({ kind: 'token', expiresIn: 50 });
     const a = await broker.startServe({ settings: { l1MaxAgeSeconds: 300 } });
     const short = await getToken(a, { min_ttl: '10' });
+    expect(short.status).toBe(200);
     expect(short.body.expires_in).toBeLessThanOrEqual(50);
 
-    // Default min_ttl 60 > the 50 s the cached token has: mint-token is asked for a longer one.
+    // Default min_ttl 60 > the 50 s every token lives: no mint can help, so none is made — from L1
+    // on the warm instance, from L2 on a cold one, however often it is asked.
     const b = await broker.startServe();
-    const fresh = await getToken(b);
+    const answers = [await getToken(a), await getToken(b), await getToken(b, { min_ttl: '900' })];
 
-    expect(fresh.status).toBe(200);
-    expect(fresh.body.access_token).toBe(tokenServer.issuedTokens[1]);
-    expect(fresh.body.access_token).not.toBe(short.body.access_token);
-    expect(fresh.body.expires_in).toBeGreaterThan(60);
-    expect(tokenServer.requests).toHaveLength(2);
-    expect(
-      mintInvocations(broker).map((i) => (i.payload as { minTtlSeconds: number }).minTtlSeconds),
-    ).toEqual([10, 60]);
-    // Instance a's memory holds the short token, which cannot serve min_ttl 60: it reads L2 again.
-    const again = await getToken(a);
-    expect(again.body.access_token).toBe(fresh.body.access_token);
-    expect(auditRecords(a).map((r) => r.source)).toEqual(['minted', 'l2']);
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toBe('invalid_request');
+      expect(answer.body.message).toMatch(
+        /^min_ttl is more than the lifetime ThroughLine gives its tokens \(50 s\)/,
+      );
+    }
+    expect(tokenServer.requests).toHaveLength(1);
+    expect(mintInvocations(broker)).toHaveLength(1);
+    expect(auditRecords(b).map((r) => r.reason)).toEqual(['min_ttl_unattainable', 'min_ttl_unattainable']);
   });
 
   it('a refresh reaches a warm instance once its memory copy is older than l1MaxAgeSeconds', async () => {
     const broker = await newBroker();
     const instance = await broker.startServe({ settings: { l1MaxAgeSeconds: 1 } });
     const before = await getToken(instance);
-    const refreshed = await broker.mint.invoke({ action: 'ensure', force: true });
+    const refreshed = await broker.operatorInvoke({ action: 'ensure', force: true });
     expect(refreshed.ok).toBe(true);
 
     await new Promise((resolve) => setTimeout(resolve, 1_100));
@@ -209,7 +212,7 @@ describe('serve-token (bundled) — serving paths', () => {
     const broker = await newBroker();
     const instance = await broker.startServe({ settings: { l1MaxAgeSeconds: 1 } });
     const before = await getToken(instance);
-    expect((await broker.mint.invoke({ action: 'flush', requestedBy: 'test' })).ok).toBe(true);
+    expect((await broker.operatorInvoke({ action: 'flush', requestedBy: 'test' })).ok).toBe(true);
 
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const after = await getToken(instance);
@@ -233,7 +236,7 @@ describe('serve-token (bundled) — serving paths', () => {
     expect(ok.ok && ok.value.statusCode).toBeUndefined();
     expect(bad.ok && bad.value).toEqual({
       error: 'invalid_request',
-      message: 'The payload accepts only "min_ttl": send {} or {"min_ttl": <seconds>}',
+      message: 'The payload accepts only "min_ttl" and "rejected": send {} or {"min_ttl": <seconds>}',
     });
     expect(
       mintInvocations(broker).map((i) => (i.payload as { minTtlSeconds: number }).minTtlSeconds),
@@ -262,8 +265,9 @@ describe('serve-token (bundled) — failures', () => {
     expect(served.status).toBe(200);
     expect(served.body.access_token).toBe(first.body.access_token);
     expect(tokenServer.requests.length).toBeGreaterThan(1);
+    // mint-token answered (the gate closed after the failure): a typed "deferred", not an error.
     const invocations = mintInvocations(broker);
-    expect(invocations.at(-1)?.outcome).toBe('function_error');
+    expect(invocations.at(-1)?.outcome).toBe('ok');
     expect(auditRecords(instance)).toMatchObject([{ outcome: 'served', source: 'stale' }]);
     expect(instance.metricCounts()[MetricName.StaleTokenServed]).toBe(1);
   });
@@ -276,15 +280,15 @@ describe('serve-token (bundled) — failures', () => {
     const served = await getToken(instance);
 
     expect(served.status).toBe(503);
-    expect(served.headers).toMatchObject({
-      'Retry-After': '7',
-      'Cache-Control': 'no-store',
-      Pragma: 'no-cache',
-    });
+    expect(served.headers).toMatchObject({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+    // Retry-After is the gate's: its first backoff (5 s base, equal jitter: 2.5–5 s), not the fixed 7.
+    const retryAfter = Number(served.headers['Retry-After']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(5);
     expect(served.body).toEqual({ error: 'token_unavailable', message: UNAVAILABLE_MESSAGE });
     expect(JSON.stringify(served)).not.toMatch(/Upstream|mint|502|10\.1\.2\.3|Error/);
     expect(auditRecords(instance)).toMatchObject([
-      { outcome: 'unavailable', status: 503, reason: 'mint_failed' },
+      { outcome: 'unavailable', status: 503, reason: 'upstream_deferred', retryAfterSeconds: retryAfter },
     ]);
     expect(instance.metricCounts()[MetricName.TokenUnavailable]).toBe(1);
 
@@ -346,7 +350,7 @@ describe('serve-token (bundled) — failures', () => {
     expect(repeated.body.message).toBe('min_ttl is given more than once; give it once');
     expect(unknown.status).toBe(400);
     expect(unknown.body.message).toBe(
-      'GET /token accepts only the query parameter min_ttl; remove the others',
+      'GET /token accepts only the query parameters min_ttl and rejected; remove the others',
     );
     expect(JSON.stringify(unknown.body)).not.toContain('<script>');
     expect(proxy.calls).toHaveLength(0);

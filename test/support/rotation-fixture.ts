@@ -7,9 +7,10 @@ import {
 import { inject } from 'vitest';
 import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
 import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
+import { TokenApiEnvVar } from '../../lambda/core/serve-token-request';
 import { ServeEnvVar } from '../../lambda/core/serve-token-settings';
 import { EnvVar } from '../../lambda/core/settings';
-import { tokenRequestEvent } from './api-gateway-event';
+import { TEST_API, tokenRequestEvent } from './api-gateway-event';
 import { awsClientConfig, BrokerFixture, type TestCredentials } from './broker-fixture';
 import { type InvokeOutcome, invokeBundled } from './invoke-bundled';
 import type { LambdaInvokeServer } from './lambda-invoke-server-rotation';
@@ -33,9 +34,15 @@ export function localUpstream(tokenUrl: string) {
       totalBudgetMs: 10_000,
       backoffBaseMs: 10,
       backoffCapMs: 50,
+      maxAttempts: LOCAL_MAX_ATTEMPTS,
     };
+    // The fleet-wide gate's backoff on the same small scale (its timing is unit-tested).
+    s.gate = { ...s.gate, backoffBaseSeconds: 0.05, backoffCapSeconds: 0.2 };
   };
 }
+
+/** Upstream attempts mint-token makes in one invocation with `localUpstream`. */
+export const LOCAL_MAX_ATTEMPTS = 3;
 
 export type RotationStepName = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
 
@@ -161,6 +168,9 @@ export class RotationFixture {
         [EnvVar.TokenKeyArn]: this.broker.keyArn,
         [ServeEnvVar.MintFunctionName]: this.mintTokenFunctionName,
         [ServeEnvVar.Settings]: JSON.stringify(settings),
+        // The event below is this API's: serve-token answers it as an API call only when it knows the API.
+        [TokenApiEnvVar.ApiId]: TEST_API.apiId,
+        [TokenApiEnvVar.Stage]: TEST_API.stage,
         AWS_ENDPOINT_URL: this.broker.localEnv.motoEndpoint,
         AWS_ENDPOINT_URL_LAMBDA: this.lambdaServer.url,
         AWS_REGION: MOTO_REGION,

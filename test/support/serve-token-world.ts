@@ -28,8 +28,8 @@ function bundledFrom(sources: WorldSources, name: 'MintToken' | 'ServeToken'): B
 
 /**
  * One broker's world for serve-token integration tests: its moto resources (key, credentials,
- * token table), the bundled mint-token running warm behind the Lambda Invoke stand-in with
- * reserved concurrency 1 (as deployed), and any number of bundled serve-token instances whose
+ * token table), the bundled mint-token running warm behind the Lambda Invoke stand-in (no reserved
+ * concurrency by default, as deployed; the upstream gate's lease serialises mints), and any number of bundled serve-token instances whose
  * DynamoDB/KMS calls go through the recording proxy and whose Lambda calls reach the stand-in.
  */
 export class ServeTokenBroker {
@@ -94,6 +94,16 @@ export class ServeTokenBroker {
       options.proxy,
       options.standIn,
     );
+  }
+
+  /**
+   * Invokes mint-token as the operator does (CLI, runbooks): through its `operator` alias, the only
+   * entry point that may force, flush or override the gate.
+   */
+  operatorInvoke<T = unknown>(payload: unknown) {
+    return this.mint.invoke<T>(payload, {
+      invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${this.mintFunctionName}:${OPERATOR_ALIAS}`,
+    });
   }
 
   /**
