@@ -66,9 +66,11 @@ export class MintDeferredError extends Error {
     readonly reason: string,
     readonly retryAfterSeconds: number,
     readonly lastFailure: string | undefined,
+    /** Whether this request reached ThroughLine (and failed) before the gate closed. */
+    readonly attempted = false,
   ) {
     super(
-      `ThroughLine was not asked: the upstream gate is closed (${reason.replace(/_/g, ' ')}${lastFailure ? `, last failure ${lastFailure.replace(/_/g, ' ')}` : ''}); it lets the next request through in ${retryAfterSeconds} s — see docs/runbooks/upstream-gate-closed.md`,
+      `${attempted ? 'ThroughLine was asked and failed, and the upstream gate closed' : 'ThroughLine was not asked: the upstream gate is closed'} (${reason.replace(/_/g, ' ')}${lastFailure ? `, last failure ${lastFailure.replace(/_/g, ' ')}` : ''}); it lets the next request through in ${retryAfterSeconds} s — see docs/runbooks/upstream-gate-closed.md`,
     );
   }
 }
@@ -125,6 +127,7 @@ export class MintTokenInvoker {
         safeWord(result.reason) ?? 'unknown',
         Math.max(1, Math.ceil(Number(result.retryAfterSeconds) || 1)),
         safeWord(result.gate?.lastFailure),
+        result.attempted === true,
       );
     }
     return result;

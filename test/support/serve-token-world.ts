@@ -41,6 +41,8 @@ export class ServeTokenBroker {
     readonly credentials: TestCredentials,
     readonly mint: WarmLambda,
     readonly mintFunctionName: string,
+    /** Every mint-token execution environment (the first is `mint`). */
+    readonly mintInstances: readonly WarmLambda[],
     private readonly proxy: RecordingAwsProxy,
     private readonly standIn: LambdaInvokeStandIn,
   ) {}
@@ -55,6 +57,12 @@ export class ServeTokenBroker {
       readonly mintSettings?: SettingsPatch;
       /** @default none, as deployed by default */
       readonly mintReservedConcurrency?: number;
+      /**
+       * mint-token execution environments, each its own process, invocations spread round-robin (as
+       * Lambda may run concurrent invocations in different environments; nothing in memory is shared).
+       * @default 1
+       */
+      readonly mintInstances?: number;
     },
   ): Promise<ServeTokenBroker> {
     const credentials = makeCredentials();
@@ -71,10 +79,16 @@ export class ServeTokenBroker {
       };
       options.mintSettings?.(s);
     });
-    const mint = await WarmLambda.start({
-      bundle: bundledFrom(sources, 'MintToken').bundle,
-      env: { ...env, AWS_LAMBDA_FUNCTION_NAME: 'mint-token' },
-    });
+    const mints = await Promise.all(
+      Array.from({ length: options.mintInstances ?? 1 }, () =>
+        WarmLambda.start({
+          bundle: bundledFrom(sources, 'MintToken').bundle,
+          env: { ...env, AWS_LAMBDA_FUNCTION_NAME: 'mint-token' },
+        }),
+      ),
+    );
+    const mint = mints[0] as WarmLambda;
+    let next = 0;
     const mintFunctionName = `mint-token-${randomUUID().slice(0, 8)}`;
     options.standIn.register(mintFunctionName, {
       // As deployed by default: no reserved concurrency (the upstream gate's lease serialises mints).
@@ -83,7 +97,9 @@ export class ServeTokenBroker {
         : {}),
       aliases: [OPERATOR_ALIAS],
       handler: (payload, invocation) =>
-        mint.invoke(payload, { invokedFunctionArn: invocation.invokedFunctionArn }),
+        (mints[next++ % mints.length] as WarmLambda).invoke(payload, {
+          invokedFunctionArn: invocation.invokedFunctionArn,
+        }),
     });
     return new ServeTokenBroker(
       sources,
@@ -91,6 +107,7 @@ export class ServeTokenBroker {
       credentials,
       mint,
       mintFunctionName,
+      mints,
       options.proxy,
       options.standIn,
     );
@@ -158,7 +175,7 @@ export class ServeTokenBroker {
 
   /** Everything every function of this broker logged. */
   get logLines(): string[] {
-    return [...this.mint.logLines, ...this.instances.flatMap((i) => i.logLines)];
+    return [...this.mintInstances.flatMap((m) => m.logLines), ...this.instances.flatMap((i) => i.logLines)];
   }
 
   get serveInstances(): readonly WarmLambda[] {
@@ -166,6 +183,6 @@ export class ServeTokenBroker {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.mint.stop(), ...this.instances.map((i) => i.stop())]);
+    await Promise.all([...this.mintInstances.map((m) => m.stop()), ...this.instances.map((i) => i.stop())]);
   }
 }

@@ -98,3 +98,77 @@ describe('token flush', () => {
     expect(await fixture.broker.rawCachedItem()).toBeUndefined();
   });
 });
+
+describe('the upstream gate, whoever asks', () => {
+  it('429 with Retry-After 600: serve-token, the schedule and `token refresh` make no upstream request after the first; the override makes one; `token status` says until when and why', async () => {
+    const { fixture, creds, cli } = await deployed();
+    server.enqueue({
+      kind: 'json',
+      status: 429,
+      body: { error: 'rate_limited' },
+      headers: { 'retry-after': '600' },
+    });
+
+    // The first asker reaches ThroughLine and is told to slow down for 600 s.
+    const first = await cli(['refresh']);
+    expect(server.requests).toHaveLength(1);
+    expect(first.error?.message).toMatch(
+      /^ThroughLine was asked and failed, and the upstream gate closed \(upstream unavailable, last failure upstream unavailable\); it lets the next request through in (59\d|600) s/,
+    );
+    expect(first.error?.message).toMatch(/token refresh --override-gate --reason "<why>"/);
+
+    // Inside the window nobody else reaches it: a serve-token instance, the schedule, the CLI again.
+    const served = await fixture.serveFreshInstance();
+    const scheduled = (await fixture.mint({ action: 'refresh', requestedBy: 'schedule' })) as Record<
+      string,
+      unknown
+    >;
+    const again = await cli(['refresh']);
+    const forcedWithoutOverride = await cli(['refresh', '--force']);
+    expect(server.requests).toHaveLength(1);
+    expect(served.status).toBe(503);
+    expect(scheduled).toMatchObject({ outcome: 'deferred', reason: 'rate_limited', attempted: false });
+    expect(Number(scheduled.retryAfterSeconds)).toBeGreaterThan(590);
+    for (const run of [again, forcedWithoutOverride]) {
+      expect(run.error?.message).toMatch(
+        /^ThroughLine was not asked: the upstream gate is closed \(rate limited, last failure upstream unavailable\); it lets the next request through in (59\d|600) s/,
+      );
+    }
+
+    const status = await cli(['status']);
+    expect(status.error).toBeUndefined();
+    expect(status.out).toEqual([
+      'The token cache is empty.',
+      expect.stringMatching(
+        /^Upstream gate closed until \S+ \(in (59\d|600) s\) \(after 1 failure\(s\), last: upstream unavailable\); 1 of 200 upstream requests used in the last 24 h\.$/,
+      ),
+    ]);
+
+    // The operator's override (reason required) is the one way past the gate.
+    const noReason = await cli(['refresh', '--override-gate']);
+    expect(noReason.error?.message).toMatch(/--override-gate needs --reason/);
+    expect(server.requests).toHaveLength(1);
+    const overridden = await cli([
+      'refresh',
+      '--override-gate',
+      '--reason',
+      'ThroughLine confirmed the limit was lifted',
+    ]);
+    expect(overridden.error).toBeUndefined();
+    expect(overridden.text).toMatch(/Minted a new token \(empty, 1 attempt\)/);
+    expect(server.requests).toHaveLength(2);
+    const overrideLog = lambdaServer
+      .allText()
+      .flatMap((text) => text.split('\n'))
+      .filter((line) => line.includes('Upstream gate overridden by an operator'));
+    expect(overrideLog).toHaveLength(1);
+    expect(overrideLog[0]).toContain('ThroughLine confirmed the limit was lifted');
+    // Counted, for the UpstreamGateOverridden alarm (a ticket).
+    expect(lambdaServer.allText().join('\n')).toMatch(/"UpstreamGateOverridden":1\b/);
+
+    expectNoSecretIn(
+      [first.text, again.text, status.text, overridden.text, ...lambdaServer.allText()],
+      [creds.client_secret, ...server.issuedTokens],
+    );
+  });
+});
