@@ -1,6 +1,7 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { fullJitterDelayMs, parseRetryAfter } from '../lambda/core/backoff';
+import { tokenFingerprint } from '../lambda/core/token-fingerprint';
 import {
   AccessDeniedError,
   CredentialsUnavailableError,
@@ -32,7 +33,10 @@ export interface TokenClientOptions {
   readonly refreshMarginSeconds?: number;
   /** Attempts per getToken, the first included. @default 4 */
   readonly maxAttempts?: number;
-  /** Timeout of one HTTP attempt. @default 20000 (the API spends up to 15 s waiting for a mint) */
+  /**
+   * Timeout of one HTTP attempt. @default 10000 (the API answers within its request budget, 4 s by
+   * default, and API Gateway gives up on the function after 7 s)
+   */
   readonly attemptTimeoutMs?: number;
   /** Total time one getToken may take, waits included. @default 45000 */
   readonly totalBudgetMs?: number;
@@ -55,7 +59,10 @@ export interface AccessToken {
 export interface GetTokenOptions {
   /** Ask for a token with at least this much life left, bypassing a cached one that has less. */
   readonly minTtlSeconds?: number;
-  /** Ignore the in-process cache (e.g. after ThroughLine rejected the cached token). */
+  /**
+   * Ignore the in-process cache and ask the API again (the API still answers from its own cache).
+   * After ThroughLine rejected a token, use `reportRejected` instead: it makes the broker replace it.
+   */
   readonly forceRefresh?: boolean;
 }
 
@@ -79,7 +86,8 @@ export class TokenClient {
   private readonly backoffCapMs: number;
   private readonly userAgent: string;
   private cached: AccessToken | undefined;
-  private readonly inFlight = new Map<number, Promise<AccessToken>>();
+  /** Requests in flight by min_ttl and reported fingerprint: concurrent callers share one. */
+  private readonly inFlight = new Map<string, Promise<AccessToken>>();
 
   constructor(options: TokenClientOptions) {
     this.tokenUrl = tokenUrlOf(options.apiUrl);
@@ -91,7 +99,7 @@ export class TokenClient {
     }
     this.margin = nonNegative('refreshMarginSeconds', options.refreshMarginSeconds ?? 60);
     this.maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 4));
-    this.attemptTimeoutMs = nonNegative('attemptTimeoutMs', options.attemptTimeoutMs ?? 20_000);
+    this.attemptTimeoutMs = nonNegative('attemptTimeoutMs', options.attemptTimeoutMs ?? 10_000);
     this.totalBudgetMs = nonNegative('totalBudgetMs', options.totalBudgetMs ?? 45_000);
     this.backoffBaseMs = nonNegative('backoffBaseMs', options.backoffBaseMs ?? 200);
     this.backoffCapMs = nonNegative('backoffCapMs', options.backoffCapMs ?? 5_000);
@@ -111,10 +119,35 @@ export class TokenClient {
     if (!options.forceRefresh && cached && cached.expiresAt.getTime() - Date.now() > minTtl * 1000) {
       return cached;
     }
-    const existing = this.inFlight.get(minTtl);
+    return this.shared(minTtl, undefined);
+  }
+
+  /**
+   * Says that ThroughLine rejected this token (it answered 401 to a call made with it) and returns a
+   * replacement. Only the token's fingerprint is sent (`rejected=<first 16 hex digits of its
+   * SHA-256>`), never the token. The broker replaces its cached token at most once per rejected
+   * token, through its upstream gate; if it already holds another token, that one comes back
+   * without a mint. Any number of concurrent reports of one token share one request. If the
+   * broker cannot replace it yet, this throws TokenUnavailableError with Retry-After, as getToken.
+   */
+  async reportRejected(token: AccessToken | string, options: Omit<GetTokenOptions, 'forceRefresh'> = {}) {
+    const accessToken = typeof token === 'string' ? token : token.accessToken;
+    if (typeof accessToken !== 'string' || accessToken.length === 0) {
+      throw new TokenClientConfigError(
+        'reportRejected needs the rejected token (an AccessToken or its string)',
+      );
+    }
+    if (this.cached?.accessToken === accessToken) this.cached = undefined;
+    const minTtl = Math.max(this.margin, nonNegative('minTtlSeconds', options.minTtlSeconds ?? 0));
+    return this.shared(minTtl, tokenFingerprint(accessToken));
+  }
+
+  private shared(minTtl: number, rejected: string | undefined): Promise<AccessToken> {
+    const key = `${minTtl}/${rejected ?? ''}`;
+    const existing = this.inFlight.get(key);
     if (existing) return existing;
-    const request = this.fetchToken(minTtl).finally(() => this.inFlight.delete(minTtl));
-    this.inFlight.set(minTtl, request);
+    const request = this.fetchToken(minTtl, rejected).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, request);
     return request;
   }
 
@@ -123,10 +156,11 @@ export class TokenClient {
     this.cached = undefined;
   }
 
-  private async fetchToken(minTtl: number): Promise<AccessToken> {
+  private async fetchToken(minTtl: number, rejected: string | undefined): Promise<AccessToken> {
     const deadline = Date.now() + this.totalBudgetMs;
     const url = new URL(this.tokenUrl);
     url.searchParams.set('min_ttl', String(minTtl));
+    if (rejected) url.searchParams.set('rejected', rejected);
     for (let attempt = 1; ; attempt++) {
       let failure: TokenClientError;
       let retryAfterSeconds: number | undefined;

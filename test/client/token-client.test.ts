@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AccessDeniedError,
@@ -142,6 +143,32 @@ describe('TokenClient — caching and single-flight', () => {
 
     expect(api.requests).toHaveLength(1);
     expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
+  });
+});
+
+describe('TokenClient — a token ThroughLine rejected', () => {
+  it('reportRejected sends only the fingerprint, drops the cached token and returns the replacement; concurrent reports share one request', async () => {
+    const tokens = client();
+    const first = await tokens.getToken();
+
+    const replacements = await Promise.all(Array.from({ length: 5 }, () => tokens.reportRejected(first)));
+    const next = await tokens.getToken();
+
+    const fingerprint = createHash('sha256').update(first.accessToken).digest('hex').slice(0, 16);
+    expect(api.requests.map((r) => r.query)).toEqual([
+      { min_ttl: '60' },
+      { min_ttl: '60', rejected: fingerprint },
+    ]);
+    expect(new Set(replacements.map((r) => r.accessToken)).size).toBe(1);
+    expect(replacements[0]?.accessToken).not.toBe(first.accessToken);
+    expect(next).toBe(replacements[0]);
+    expect(JSON.stringify(api.requests)).not.toContain(first.accessToken);
+  });
+
+  it('reportRejected with nothing to report is a configuration error, without a request', async () => {
+    const tokens = client();
+    await expect(tokens.reportRejected('')).rejects.toBeInstanceOf(TokenClientConfigError);
+    expect(api.requests).toHaveLength(0);
   });
 });
 
