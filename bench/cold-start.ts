@@ -2,10 +2,11 @@ import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { TokenApiEnvVar } from '../lambda/core/serve-token-request';
 import { ServeEnvVar } from '../lambda/core/serve-token-settings';
 import { EnvVar } from '../lambda/core/settings';
 import { BROKER_BUNDLING } from '../lib/constructs/broker-function';
-import { tokenRequestEvent } from '../test/support/api-gateway-event';
+import { TEST_API, tokenRequestEvent } from '../test/support/api-gateway-event';
 import { PROJECT_ROOT } from '../test/support/cdk-context';
 import { invokeBundled } from '../test/support/invoke-bundled';
 import { MotoBroker, makeCredentials } from '../test/support/moto-broker';
@@ -72,6 +73,9 @@ function serveTokenTargets(env: BenchEnv, mintEnv: Record<string, string>): Cold
         [EnvVar.TokenKeyArn]: mintEnv[EnvVar.TokenKeyArn] as string,
         // Not invoked: the first request is an L2 hit.
         [ServeEnvVar.MintFunctionName]: 'mint-token-not-invoked',
+        // The API the event comes from: serve-token answers only its own API's events as API calls.
+        [TokenApiEnvVar.ApiId]: TEST_API.apiId,
+        [TokenApiEnvVar.Stage]: TEST_API.stage,
       },
       event: tokenRequestEvent(),
       isExpected: (v) => (v as { statusCode?: number }).statusCode === 200,

@@ -6,6 +6,7 @@ import { startBenchEnv } from './support/bench-env';
 import { describeMachine } from './support/machine';
 import { printSection, type ReportSection, writeMarkdownReport } from './support/report';
 import { benchUpstreamLoad } from './upstream-load';
+import { benchUpstreamOutage } from './upstream-outage';
 import { benchWarmPath } from './warm-path';
 
 /**
@@ -27,6 +28,16 @@ async function main(): Promise<void> {
         durationSeconds: quick ? 20 : 60,
         tokenLifetimeSeconds: 16,
         refreshScheduleSeconds: 2,
+      }),
+    );
+    printSection(sections[sections.length - 1] as ReportSection);
+    sections.push(
+      await benchUpstreamOutage(env, {
+        simulatedMinutes: quick ? 10 : 60,
+        compression: quick ? 20 : 60,
+        baselineSeconds: quick ? 10 : 20,
+        instances: 6,
+        askEveryMs: 250,
       }),
     );
     printSection(sections[sections.length - 1] as ReportSection);

@@ -1,6 +1,7 @@
 // Benchmark-only baselines, bundled and run through the same harness as serve-token:
 //  - mint per request: every request asks ThroughLine for a new token;
-//  - per-instance cache: each instance keeps its own token until its refresh point, no shared cache.
+//  - per-instance cache: each instance keeps its own token until its refresh point (or until it has
+//    less than the caller's min_ttl left), no shared cache, no memory of upstream failures.
 // Both read the real credentials secret and use the broker's real OAuth client.
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CredentialStore } from '../../lambda/core/credential-store';
@@ -33,9 +34,16 @@ async function mint() {
   };
 }
 
-export async function handler() {
+export async function handler(event?: { queryStringParameters?: Record<string, string> | null }) {
   const now = Math.floor(Date.now() / 1000);
-  if (!perInstanceCache || !cached || now >= cached.refreshAt) cached = await mint();
+  const minTtl = Number(event?.queryStringParameters?.min_ttl ?? 0) || 0;
+  if (!perInstanceCache || !cached || now >= cached.refreshAt || cached.expiresAt - now < minTtl) {
+    try {
+      cached = await mint();
+    } catch {
+      return { statusCode: 503, headers: { 'Retry-After': '5' }, body: '{"error":"token_unavailable"}' };
+    }
+  }
   return {
     statusCode: 200,
     headers: { 'Cache-Control': 'no-store' },

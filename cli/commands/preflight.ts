@@ -13,8 +13,6 @@ import { globalOptions } from '../program';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-/** What mint-token reserves today (lib/constructs/mint-token-function.ts); --reserved-concurrency overrides it. */
-export const DEFAULT_RESERVED_CONCURRENCY = 1;
 
 /** Thrown after the report when a check blocks the deploy: bin/broker.ts prints it and exits 1. */
 export class PreflightBlockedError extends Error {
@@ -57,7 +55,7 @@ export function registerPreflightCommand(program: Command, io: CliIo): void {
     .description('Check the AWS account and region (read-only) before the first cdk deploy of a stage')
     .option(
       '--reserved-concurrency <n>',
-      `Lambda concurrency the stage reserves (default ${DEFAULT_RESERVED_CONCURRENCY}: mint-token)`,
+      "Lambda concurrency the stage reserves (default: the stage's mintToken.reservedConcurrency, none unless set)",
       (v) => Number.parseInt(v, 10),
     )
     .option('--qualifier <qualifier>', 'CDK bootstrap qualifier', 'hnb659fds')
@@ -78,7 +76,7 @@ export function registerPreflightCommand(program: Command, io: CliIo): void {
       io.out(`Preflight for stage ${stageName} in ${region} (read-only, with your AWS credentials):`);
       const results = await runPreflight(createPreflightClients(region, io.env), {
         region,
-        reservedConcurrency: options.reservedConcurrency ?? DEFAULT_RESERVED_CONCURRENCY,
+        reservedConcurrency: options.reservedConcurrency ?? config.mintToken.reservedConcurrency ?? 0,
         createsApiGatewayAccountRole: config.api.createAccountLoggingRole,
         bootstrapQualifier: options.qualifier,
         nodeVersion: process.versions.node,

@@ -65,7 +65,7 @@ export const upstreamSchema = z.strictObject({
 export const gateSchema = z.strictObject({
   /** First wait after a failed token request; it doubles per consecutive failure (equal jitter) up to the cap. */
   backoffBaseSeconds: seconds(1, 300).default(5),
-  /** Longest wait between probes while ThroughLine keeps failing: at the cap, 12 requests an hour at most. */
+  /** Longest wait between probes while ThroughLine keeps failing: at the cap (equal jitter: 50–100 % of it), 24 requests an hour at most. */
   backoffCapSeconds: seconds(10, 3_600).default(300),
   /** Wait after invalid_client before the same credentials are tried again (new credentials are tried at once). */
   credentialsRejectedWaitSeconds: seconds(60, 86_400).default(900),

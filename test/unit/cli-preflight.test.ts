@@ -129,12 +129,12 @@ describe('broker preflight', () => {
     );
   });
 
-  it('quota 10: reserving concurrency blocks (exit 1, with the quota to raise); without a reservation it warns', async () => {
+  it('quota 10: reserving concurrency blocks (exit 1, with the quota to raise); the default stage reserves none, so it only warns', async () => {
     await prepare('ca-central-1', { bootstrapVersion: 30 });
     lambda.limits = { concurrentExecutions: 10, unreservedConcurrentExecutions: 10 };
 
-    const reserving = await preflight('ca-central-1');
-    const unreserved = await preflight('ca-central-1', ['--reserved-concurrency', '0']);
+    const reserving = await preflight('ca-central-1', ['--reserved-concurrency', '1']);
+    const unreserved = await preflight('ca-central-1');
 
     expect(reserving.error?.name).toBe('PreflightBlockedError');
     expect(reserving.error?.message).toBe(
