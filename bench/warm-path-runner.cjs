@@ -43,7 +43,7 @@ async function main() {
 main().then(
   () => process.exit(0),
   (error) => {
-    fs.writeSync(3, `${JSON.stringify({ error: String(error && error.message) })}\n`);
+    fs.writeSync(3, `${JSON.stringify({ error: String(error?.message) })}\n`);
     process.exit(1);
   },
 );

@@ -13,7 +13,6 @@ import { globalOptions } from '../program';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-
 /** Thrown after the report when a check blocks the deploy: bin/broker.ts prints it and exits 1. */
 export class PreflightBlockedError extends Error {
   override readonly name = 'PreflightBlockedError';

@@ -76,7 +76,7 @@ async function ask(instance: WarmLambda, query?: Record<string, string>): Promis
   const waitedMs = Date.now() - startedMs;
   // A function error is what API Gateway turns into a 502: never acceptable here.
   if (!result.ok) throw new Error(`serve-token failed: ${result.error.name}: ${result.error.message}`);
-  const header = (result.value.headers ?? {})['Retry-After'];
+  const header = result.value.headers?.['Retry-After'];
   return {
     status: result.value.statusCode,
     retryAfter: header === undefined ? undefined : Number(header),

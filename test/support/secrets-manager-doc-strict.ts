@@ -387,7 +387,7 @@ export class DocStrictSecretsManager {
         res,
         400,
         'ResourceNotFoundException',
-        "Secrets Manager can't find the specified secret value for VersionId: " + empty.token,
+        `Secrets Manager can't find the specified secret value for VersionId: ${empty.token}`,
       );
     }
     const corrected =
