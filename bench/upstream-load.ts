@@ -1,17 +1,13 @@
-import * as path from 'node:path';
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
-import { build } from 'esbuild';
 import { tokenRequestEvent } from '../test/support/api-gateway-event';
-import { PROJECT_ROOT } from '../test/support/cdk-context';
 import { LambdaInvokeStandIn } from '../test/support/lambda-invoke-stand-in';
 import { MOTO_CREDENTIALS, MOTO_REGION } from '../test/support/moto';
-import { MotoBroker, makeCredentials } from '../test/support/moto-broker';
 import { RecordingAwsProxy } from '../test/support/recording-aws-proxy';
 import { ServeTokenBroker } from '../test/support/serve-token-world';
 import { FakeTokenServer } from '../test/support/token-server';
-import { WarmLambda } from '../test/support/warm-lambda';
-import { SHIPPED_OPTIONS } from './cold-start';
+import type { WarmLambda } from '../test/support/warm-lambda';
 import type { BenchEnv } from './support/bench-env';
+import { type NaiveMode, startNaiveInstances } from './support/naive-fleet';
 import type { ReportSection } from './support/report';
 
 export interface LoadShape {
@@ -116,36 +112,23 @@ async function runBroker(env: BenchEnv, shape: LoadShape): Promise<LoadResult> {
   }
 }
 
-async function runNaive(
-  env: BenchEnv,
-  shape: LoadShape,
-  mode: 'per-request' | 'instance-cache',
-): Promise<LoadResult> {
-  const bundle = path.join(env.outRoot, 'variants', 'naive', 'index.js');
-  await build({
-    entryPoints: [path.join(PROJECT_ROOT, 'bench', 'variants', 'naive-handlers.ts')],
-    outfile: bundle,
-    ...SHIPPED_OPTIONS,
-    mainFields: [...SHIPPED_OPTIONS.mainFields],
-  });
+async function runNaive(env: BenchEnv, shape: LoadShape, mode: NaiveMode): Promise<LoadResult> {
   const server = await FakeTokenServer.start(env.tls);
   server.fallback = { kind: 'token', expiresIn: shape.tokenLifetimeSeconds };
-  const fixture = await MotoBroker.createIn(env.localAws, makeCredentials());
-  const mint = env.bundles.MintToken;
-  if (!mint) throw new Error('MintToken bundle missing');
-  const fnEnv = fixture.functionEnv(mint.environment, (s) => {
-    s.upstream = { ...s.upstream, tokenUrl: server.url };
-    s.token = { ...s.token, refreshAtFraction: REFRESH_AT_FRACTION };
-  });
-  const instances: WarmLambda[] = [];
   try {
-    for (let i = 0; i < shape.instances; i++) {
-      instances.push(await WarmLambda.start({ bundle, env: { ...fnEnv, NAIVE_MODE: mode } }));
+    const naive = await startNaiveInstances(env, {
+      tokenUrl: server.url,
+      mode,
+      count: shape.instances,
+      tokenSettings: { refreshAtFraction: REFRESH_AT_FRACTION },
+    });
+    try {
+      const counts = await drive(naive.instances, shape);
+      return { ...counts, upstream: server.requests.length };
+    } finally {
+      await naive.stop();
     }
-    const counts = await drive(instances, shape);
-    return { ...counts, upstream: server.requests.length };
   } finally {
-    await Promise.all(instances.map((i) => i.stop()));
     await server.stop();
   }
 }

@@ -1,16 +1,12 @@
-import * as path from 'node:path';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { build } from 'esbuild';
 import { tokenRequestEvent } from '../test/support/api-gateway-event';
-import { PROJECT_ROOT } from '../test/support/cdk-context';
 import { LambdaInvokeStandIn } from '../test/support/lambda-invoke-stand-in';
-import { MotoBroker, makeCredentials } from '../test/support/moto-broker';
 import { RecordingAwsProxy } from '../test/support/recording-aws-proxy';
 import { ServeTokenBroker } from '../test/support/serve-token-world';
 import { FakeTokenServer, type TokenBehaviour } from '../test/support/token-server';
-import { WarmLambda } from '../test/support/warm-lambda';
-import { SHIPPED_OPTIONS } from './cold-start';
+import type { WarmLambda } from '../test/support/warm-lambda';
 import type { BenchEnv } from './support/bench-env';
+import { startNaiveInstances } from './support/naive-fleet';
 import type { ReportSection } from './support/report';
 
 export interface OutageShape {
@@ -98,31 +94,6 @@ async function withBroker<T>(
   }
 }
 
-async function naiveInstances(
-  env: BenchEnv,
-  server: FakeTokenServer,
-  mode: 'per-request' | 'instance-cache',
-  count: number,
-): Promise<{ instances: WarmLambda[]; stop: () => Promise<void> }> {
-  const bundle = path.join(env.outRoot, 'variants', 'naive', 'index.js');
-  await build({
-    entryPoints: [path.join(PROJECT_ROOT, 'bench', 'variants', 'naive-handlers.ts')],
-    outfile: bundle,
-    ...SHIPPED_OPTIONS,
-    mainFields: [...SHIPPED_OPTIONS.mainFields],
-  });
-  const fixture = await MotoBroker.createIn(env.localAws, makeCredentials());
-  const mint = env.bundles.MintToken;
-  if (!mint) throw new Error('MintToken bundle missing');
-  const fnEnv = fixture.functionEnv(mint.environment, (s) => {
-    s.upstream = { ...s.upstream, tokenUrl: server.url };
-  });
-  const instances = await Promise.all(
-    Array.from({ length: count }, () => WarmLambda.start({ bundle, env: { ...fnEnv, NAIVE_MODE: mode } })),
-  );
-  return { instances, stop: async () => void (await Promise.all(instances.map((i) => i.stop()))) };
-}
-
 /**
  * Upstream token requests while ThroughLine is down, for the whole fleet: the number that decides
  * whether one outage spends the customer's daily allowance (~1,000 calls, all applications).
@@ -145,7 +116,7 @@ export async function benchUpstreamOutage(env: BenchEnv, shape: OutageShape): Pr
     const baseline = async (mode: 'per-request' | 'instance-cache') => {
       server.reset();
       server.fallback = OUTAGE;
-      const naive = await naiveInstances(env, server, mode, shape.instances);
+      const naive = await startNaiveInstances(env, { tokenUrl: server.url, mode, count: shape.instances });
       try {
         const tally = await askEvery(naive.instances, shape.askEveryMs, shape.baselineSeconds);
         return { tally, upstream: server.requests.length };
@@ -178,7 +149,11 @@ export async function benchUpstreamOutage(env: BenchEnv, shape: OutageShape): Pr
         );
         return { statuses, upstream: server.requests.length };
       }
-      const naive = await naiveInstances(env, server, 'instance-cache', 3);
+      const naive = await startNaiveInstances(env, {
+        tokenUrl: server.url,
+        mode: 'instance-cache',
+        count: 3,
+      });
       try {
         return { statuses: await ask(naive.instances), upstream: server.requests.length };
       } finally {
