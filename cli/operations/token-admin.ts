@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
-import type { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
+import type { MintTokenInvoker, ObtainedToken } from '../../lambda/core/mint-token-invoker';
 import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
-import type { EnsureTokenResult, GateView } from '../../lambda/core/token-minter';
+import type { GateView } from '../../lambda/core/token-minter';
 import type { TokenMetadata } from '../../lambda/core/token-record';
 import type { MintTokenResponse } from '../../lambda/handlers/mint-token';
 
@@ -36,9 +36,7 @@ export class TokenAdmin {
    * Brings the cache up to date; with `force`, mints even if the cached token is fresh. Throws
    * MintDeferredError (when ThroughLine may be asked again, and why) if the upstream gate is closed.
    */
-  async refresh(
-    options: RefreshOptions | boolean = {},
-  ): Promise<Exclude<EnsureTokenResult, { outcome: 'deferred' }>> {
+  async refresh(options: RefreshOptions | boolean = {}): Promise<ObtainedToken> {
     const { force, overrideReason } =
       typeof options === 'boolean' ? { force: options, overrideReason: undefined } : options;
     return this.mintToken.obtain(

@@ -26,6 +26,10 @@ export class CredentialsNotSetError extends BrokerError {
   readonly retryable = false;
 }
 
+/** What an operator reads when the broker has no credentials yet (also in the NotConfigured alarm's runbook). */
+export const NOT_CONFIGURED_MESSAGE =
+  'The broker has no ThroughLine credentials yet (the secret is as deployed). Put them in with: npm run -s broker -- --stage <stage> credentials set (README.md, "Putting the credentials in").';
+
 /** The credentials secret holds a value that is not {"client_id","client_secret"} JSON. */
 export class CredentialsMalformedError extends BrokerError {
   override readonly name = 'CredentialsMalformedError';

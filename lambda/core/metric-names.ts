@@ -43,6 +43,11 @@ export const MetricName = {
   UpstreamBudgetUsedPercent: 'UpstreamBudgetUsedPercent',
   /** An operator overrode the gate (CLI `token refresh --override-gate --reason …`). */
   UpstreamGateOverridden: 'UpstreamGateOverridden',
+  /**
+   * mint-token was asked for a token before any credentials were ever put in (the secret is as
+   * deployed and nothing was ever minted): the first-deploy state. The NotConfigured TICKET alarm reads it.
+   */
+  BrokerNotConfigured: 'BrokerNotConfigured',
   /** A credential rotation promoted new credentials to AWSCURRENT. */
   CredentialsRotated: 'CredentialsRotated',
   /** A rotation step failed; dimension `Step` holds the step (createSecret, setSecret, testSecret, finishSecret). */

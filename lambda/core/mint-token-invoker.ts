@@ -1,4 +1,5 @@
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
+import { NOT_CONFIGURED_MESSAGE } from './errors';
 import type { MintTokenRequest } from './mint-token-request';
 import type { EnsureTokenResult } from './token-minter';
 
@@ -59,6 +60,9 @@ export interface EnsureRequest {
   readonly verifyCache?: boolean;
 }
 
+/** A token mint-token made sure of: its metadata (minted now, or the fresh one it found). */
+export type ObtainedToken = Extract<EnsureTokenResult, { outcome: 'minted' | 'fresh' }>;
+
 /** mint-token deferred the request (upstream gate closed): operators and the rotation get this error. */
 export class MintDeferredError extends Error {
   override readonly name = 'MintDeferredError';
@@ -74,6 +78,14 @@ export class MintDeferredError extends Error {
     );
   }
 }
+
+/**
+ * mint-token's "not configured" answer (no credentials were ever put in) to anyone who needed a
+ * token: the same permanent failure as before it was a value, so callers and operators see
+ * CredentialsNotSetError and what to run; only the schedule treats it as a quiet state.
+ */
+const notConfiguredError = (): MintFailedError =>
+  new MintFailedError(NOT_CONFIGURED_MESSAGE, 'CredentialsNotSetError', true);
 
 /** Time kept back from the caller's deadline for the invocation's own round trip. */
 const WAIT_MARGIN_MS = 500;
@@ -110,6 +122,7 @@ export class MintTokenInvoker {
       };
     }
     if (result.outcome === 'minted' || result.outcome === 'fresh') return { outcome: result.outcome };
+    if (result.outcome === 'not_configured') throw notConfiguredError();
     throw new MintFailedError('mint-token answered with an unknown outcome', 'BadResponse', false);
   }
 
@@ -117,11 +130,9 @@ export class MintTokenInvoker {
    * A token for operators and the rotation function: the minted or fresh token's metadata, or
    * MintDeferredError when the upstream gate holds ThroughLine back.
    */
-  async obtain(
-    request: MintTokenRequest,
-    qualifier?: string,
-  ): Promise<Exclude<EnsureTokenResult, { outcome: 'deferred' }>> {
+  async obtain(request: MintTokenRequest, qualifier?: string): Promise<ObtainedToken> {
     const result = await this.invoke<EnsureTokenResult>(request, undefined, qualifier);
+    if (result.outcome === 'not_configured') throw notConfiguredError();
     if (result.outcome === 'deferred') {
       throw new MintDeferredError(
         safeWord(result.reason) ?? 'unknown',

@@ -2,7 +2,14 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { FOREIGN_MESSAGE_WITHHELD, isBrokerBuilt, safeErrorName } from './boundary-errors';
 import type { CredentialStore } from './credential-store';
-import { BrokerError, type FailureReason, InvalidClientError, UpstreamUnavailableError } from './errors';
+import {
+  BrokerError,
+  CredentialsNotSetError,
+  type FailureReason,
+  InvalidClientError,
+  NOT_CONFIGURED_MESSAGE,
+  UpstreamUnavailableError,
+} from './errors';
 import { closedForSeconds, type DeferReason, type GateState, requestsInWindow } from './gate/gate-policy';
 import type { UpstreamGate } from './gate/upstream-gate';
 import { MetricName, REASON_DIMENSION } from './metric-names';
@@ -70,6 +77,17 @@ export type EnsureTokenResult =
       readonly gate: GateView;
       /** The cached token's metadata, if any: callers may still serve it while it is servable. */
       readonly cached: TokenMetadata | null;
+    }
+  | {
+      /**
+       * The broker has never had credentials: the secret is still as deployed (no value, or the
+       * placeholder) and nothing was ever minted. A known first-deploy state, answered as a value so
+       * the schedule neither fails nor pages every run; one TICKET alarm (NotConfigured) says so.
+       */
+      readonly outcome: 'not_configured';
+      readonly reason: 'credentials_not_set';
+      /** What to do, in the operator's words (the command to run). */
+      readonly message: string;
     };
 
 export interface TokenMinterDeps {
@@ -110,12 +128,25 @@ export class TokenMinter {
   async ensureToken(options: EnsureTokenOptions = {}): Promise<EnsureTokenResult> {
     const { settings, logger, metrics, gate } = this.deps;
     try {
-      const [view, credentials, gateState] = await Promise.all([
+      const [view, credentialsRead, gateState] = await Promise.all([
         this.viewCache(options),
-        this.deps.credentials.read(),
+        this.deps.credentials.read().catch((error: unknown) => {
+          if (error instanceof CredentialsNotSetError) return error;
+          throw error;
+        }),
         gate.describe(),
       ]);
       const nowSeconds = Math.floor(this.now() / 1000);
+      if (credentialsRead instanceof CredentialsNotSetError) {
+        // Only a broker that never minted is "not configured". Credentials that vanish after a
+        // token was minted (a cached token, or a lifetime the gate remembers) are a failure that pages.
+        if (view.cached === undefined && !view.unreadable && gateState.issuedLifetimeSeconds === undefined) {
+          this.recordObservations(undefined, undefined, gateState, nowSeconds);
+          return this.notConfigured(credentialsRead);
+        }
+        throw credentialsRead;
+      }
+      const credentials = credentialsRead;
       this.recordObservations(view.cached, credentials.createdDate, gateState, nowSeconds);
       let decision = decideMint(view.cached, credentials.versionId, nowSeconds, {
         force: options.force === true,
@@ -237,6 +268,12 @@ export class TokenMinter {
           : ((await this.deps.cache.readMetadata()) ?? metadataOf(record));
         const why = decision.why as Exclude<MintDecision['why'], 'fresh'>;
         this.recordMint(validated.lifetimeSeconds, validated.lifetimeSource);
+        // What the cache holds now: a run that mints reports the token too (RefreshSilent counts reports).
+        metrics.addMetric(
+          MetricName.CachedTokenSecondsToExpiry,
+          MetricUnit.Seconds,
+          Math.max(0, metadata.expiresAt - Math.floor(this.now() / 1000)),
+        );
         logger.info('Token minted', {
           why,
           attempts,
@@ -290,6 +327,15 @@ export class TokenMinter {
     this.deps.metrics.addMetric(MetricName.MintSkippedFresh, MetricUnit.Count, 1);
     this.deps.logger.info('Cached token is fresh; no upstream call', { token: cached });
     return { outcome: 'fresh', ...cached };
+  }
+
+  private notConfigured(error: CredentialsNotSetError): EnsureTokenResult {
+    const { metrics, logger } = this.deps;
+    metrics.addMetric(MetricName.BrokerNotConfigured, MetricUnit.Count, 1);
+    logger.warn('Broker not configured yet: no credentials have been put in; ThroughLine not asked', {
+      error: errorFields(error),
+    });
+    return { outcome: 'not_configured', reason: 'credentials_not_set', message: NOT_CONFIGURED_MESSAGE };
   }
 
   private deferred(

@@ -134,10 +134,17 @@ export class RefreshWorkflow extends Construct {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(
         refreshToken.next(
-          new sfn.Choice(this, 'GateClosed?', {
+          new sfn.Choice(this, 'Outcome?', {
             comment:
-              'mint-token answers a closed upstream gate with outcome "deferred": a known state, not a failure',
+              'mint-token answers a closed upstream gate with outcome "deferred", and a broker without credentials yet with "not_configured": known states, not failures',
           })
+            .when(
+              sfn.Condition.stringEquals('$.outcome', 'not_configured'),
+              new sfn.Succeed(this, 'NotConfigured', {
+                comment:
+                  'No credentials were ever put in (first deploy): a known state, not a failure; the NotConfigured TICKET alarm says what to run, once',
+              }),
+            )
             .when(
               sfn.Condition.stringEquals('$.outcome', 'deferred'),
               new sfn.Succeed(this, 'Deferred', {

@@ -271,7 +271,13 @@ describe.each([
   }
 
   it('every alarm action that is an SNS topic can be published to by CloudWatch (topic policy and key)', () => {
-    const pairs = ofType(resources, 'AWS::CloudWatch::Alarm').flatMap(([id, alarm]) =>
+    // Composite alarms publish as cloudwatch.amazonaws.com with their own alarm ARN, like metric alarms.
+    const alarms = [
+      ...ofType(resources, 'AWS::CloudWatch::Alarm'),
+      ...ofType(resources, 'AWS::CloudWatch::CompositeAlarm'),
+    ];
+    expect(ofType(resources, 'AWS::CloudWatch::CompositeAlarm').length).toBeGreaterThan(0);
+    const pairs = alarms.flatMap(([id, alarm]) =>
       ['AlarmActions', 'OKActions', 'InsufficientDataActions'].flatMap((field) =>
         list(alarm.Properties?.[field])
           .map(targetOf)

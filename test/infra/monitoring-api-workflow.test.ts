@@ -82,6 +82,11 @@ const alarm = (severity: string, id: string) => {
   expect(found, id).toBeDefined();
   return found as Props;
 };
+const composites = new Map(
+  resourcesOfType(template, 'AWS::CloudWatch::CompositeAlarm').map(([, p]) => [p.AlarmName as string, p]),
+);
+const alarmLogicalId = (name: string) =>
+  resourcesOfType(template, 'AWS::CloudWatch::Alarm').find(([, p]) => p.AlarmName === name)?.[0];
 const insightRules = new Map(
   resourcesOfType(template, 'AWS::CloudWatch::InsightRule').map(([id, p]) => [
     (p.RuleName as string).replace(`${SERVICE}-`, ''),
@@ -282,7 +287,7 @@ describe('refresh workflow alarms', () => {
     });
   });
 
-  it('TokenNearExpiry pages when the minimum seconds to expiry is low, or nothing reported in two schedule intervals', () => {
+  it("TokenNearExpiry pages at once when the minimum seconds to expiry reported is low (no report is RefreshSilent's case)", () => {
     const a = alarm('PAGE', 'TokenNearExpiry');
     const [query] = a.Metrics as { MetricStat: Props }[];
     expect(query?.MetricStat).toEqual({
@@ -297,8 +302,59 @@ describe('refresh workflow alarms', () => {
     expect(a).toMatchObject({
       ComparisonOperator: 'LessThanThreshold',
       Threshold: 300,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic()],
+    });
+  });
+
+  it('RefreshSilent: no report in two schedule intervals breaches a signal alarm with no actions; a composite pages, suppressed by NotConfigured', () => {
+    const signalName = `[PAGE] ${SERVICE} RefreshSilent (signal)`;
+    const signal = alarms.get(signalName) as Props;
+    expect(signal).toBeDefined();
+    const [query] = signal.Metrics as { MetricStat: Props }[];
+    expect(query?.MetricStat).toMatchObject({
+      Metric: { MetricName: 'CachedTokenSecondsToExpiry' },
+      Period: 600,
+      Stat: 'SampleCount',
+    });
+    expect(signal).toMatchObject({
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
       TreatMissingData: 'breaching',
     });
+    // Its own actions would page regardless of the suppressor.
+    expect(signal.AlarmActions).toBeUndefined();
+    expect(signal.OKActions).toBeUndefined();
+
+    const paging = composites.get(`[PAGE] ${SERVICE} RefreshSilent`) as Props;
+    expect(paging).toBeDefined();
+    expect(JSON.stringify(paging.AlarmRule)).toContain(`"${alarmLogicalId(signalName)}","Arn"`);
+    expect(paging.ActionsSuppressor).toEqual({
+      'Fn::GetAtt': [alarmLogicalId(`[TICKET] ${SERVICE} NotConfigured`), 'Arn'],
+    });
+    // A fresh deploy: the signal breaches at once; NotConfigured needs one run (≤ 5 min) and one evaluation.
+    expect(paging.ActionsSuppressorWaitPeriod).toBe(900);
+    expect(paging.ActionsSuppressorExtensionPeriod).toBe(600);
+    expect(paging).toMatchObject({ AlarmActions: [topic()], OKActions: [topic()], ActionsEnabled: true });
+    expect(paging.AlarmDescription).toMatch(/Suppressed while \[TICKET\] .* NotConfigured is in ALARM/);
+  });
+
+  it('NotConfigured is one TICKET while mint-token answers "not configured", and names the command to run', () => {
+    const a = alarm('TICKET', 'NotConfigured');
+    const [query] = a.Metrics as { MetricStat: Props }[];
+    expect(query?.MetricStat).toMatchObject({
+      Metric: { MetricName: 'BrokerNotConfigured' },
+      Period: 600,
+      Stat: 'Sum',
+    });
+    expect(a).toMatchObject({
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic()],
+    });
+    expect(a.AlarmDescription).toContain('npm run -s broker -- --stage <stage> credentials set');
+    expect(a.AlarmDescription).toContain('docs/runbooks/not-configured.md');
   });
 
   it('the staleness window is twice the schedule, at least 5 minutes, in whole minutes', () => {
@@ -312,7 +368,10 @@ describe('refresh workflow alarms', () => {
 
 describe('all alarms with the optional parts', () => {
   it('exist once each, every one with alarm and OK actions to the on-call topic', () => {
-    expect([...alarms.keys()].map((n) => n.split(' ').at(-1)).sort()).toEqual(
+    const paging = [...alarms.entries(), ...composites.entries()].filter(
+      ([name]) => !name.endsWith(' (signal)'),
+    );
+    expect(paging.map(([n]) => n.split(' ').at(-1)).sort()).toEqual(
       [
         'Api5xx',
         'ApiLatencyP99',
@@ -323,7 +382,9 @@ describe('all alarms with the optional parts', () => {
         'LambdaErrors-MintToken',
         'LambdaThrottles-MintToken',
         'MintFailures',
+        'NotConfigured',
         'NotificationDeliveryFailed',
+        'RefreshSilent',
         'RefreshWorkflowFailed',
         'RefusedCallers',
         'RequestVolumeAnomaly',
@@ -336,7 +397,7 @@ describe('all alarms with the optional parts', () => {
         'UpstreamHourlyBurn',
       ].sort(),
     );
-    for (const a of alarms.values()) {
+    for (const [, a] of paging) {
       expect(a.AlarmActions).toEqual([topic()]);
       expect(a.OKActions).toEqual([topic()]);
       expect((a.AlarmDescription as string).length).toBeLessThanOrEqual(1024);

@@ -141,15 +141,20 @@ describe('refresh workflow — state machine', () => {
     expect(first?.Resource).toBe('arn:<Ref:AWS::Partition>:states:::lambda:invoke');
     expect(first?.Parameters).toEqual({ FunctionName: mintArn(), Payload: REFRESH_PAYLOAD });
     expect((first as State & { OutputPath: string }).OutputPath).toBe('$.Payload');
-    // A closed upstream gate is a known state (outcome "deferred"), not a failure to retry.
+    // A closed upstream gate (outcome "deferred") and a broker without credentials yet
+    // ("not_configured") are known states, not failures to retry or tell on-call about.
     const choice = first?.Next ? states[first.Next] : undefined;
     expect(choice?.Type).toBe('Choice');
     const rules = choice as unknown as {
       Choices: { Variable: string; StringEquals: string; Next: string }[];
       Default: string;
     };
-    expect(rules.Choices).toEqual([{ Variable: '$.outcome', StringEquals: 'deferred', Next: 'Deferred' }]);
+    expect(rules.Choices).toEqual([
+      { Variable: '$.outcome', StringEquals: 'not_configured', Next: 'NotConfigured' },
+      { Variable: '$.outcome', StringEquals: 'deferred', Next: 'Deferred' },
+    ]);
     expect(states.Deferred?.Type).toBe('Succeed');
+    expect(states.NotConfigured?.Type).toBe('Succeed');
     expect(states[rules.Default]?.Type).toBe('Succeed');
   });
 

@@ -108,7 +108,7 @@ describe('metrics the alarms read are the metrics the handler emits', () => {
 
   it('every broker metric of every alarm is emitted with the alarm’s exact dimension set', async () => {
     // Prepare: a success, a fresh re-read, then an operator's forced mint past the gate with
-    // credentials ThroughLine rejects.
+    // credentials ThroughLine rejects, and a broker without credentials.
     const fixture = await BrokerFixture.create(makeCredentials());
     const emitted = emittedMetrics(await run(fixture, [{ action: 'ensure' }, { action: 'refresh' }]));
     server.fallback = { kind: 'json', status: 401, body: { error: 'invalid_client' } };
@@ -122,6 +122,10 @@ describe('metrics the alarms read are the metrics the handler emits', () => {
       ),
     );
     server.reset();
+    // And a broker that never had credentials (the first-deploy state).
+    emitted.push(
+      ...emittedMetrics(await run(await BrokerFixture.create(undefined), [{ action: 'refresh' }])),
+    );
 
     // Act: every metric the catalogue's alarms read, with the deployed service name.
     const config = stageSchema.parse({}).monitoring;
@@ -153,6 +157,7 @@ describe('metrics the alarms read are the metrics the handler emits', () => {
         MetricName.UpstreamGateClosedSeconds,
         MetricName.UpstreamBudgetUsedPercent,
         MetricName.UpstreamGateOverridden,
+        MetricName.BrokerNotConfigured,
       ]),
     );
     for (const metric of read) {

@@ -51,11 +51,14 @@ describe('mint-token refresh metrics', () => {
     ]);
 
     expect(outcome.results.map((r) => r.ok && r.value.outcome)).toEqual(['minted', 'fresh']);
-    // First run: nothing cached, so no seconds-to-expiry; second: the token minted just before (3600 s).
+    // First run: nothing cached before, so it reports the token it minted; second: the same token
+    // (3600 s). Every run that ends with a token reports it (RefreshSilent counts the reports).
     const secondsToExpiry = metricValues(outcome, MetricName.CachedTokenSecondsToExpiry);
-    expect(secondsToExpiry).toHaveLength(1);
-    expect(secondsToExpiry[0]).toBeGreaterThan(3500);
-    expect(secondsToExpiry[0]).toBeLessThanOrEqual(3600);
+    expect(secondsToExpiry).toHaveLength(2);
+    for (const seconds of secondsToExpiry) {
+      expect(seconds).toBeGreaterThan(3500);
+      expect(seconds).toBeLessThanOrEqual(3600);
+    }
     // The secret was created moments ago: 0 days, recorded on every run.
     expect(metricValues(outcome, MetricName.CredentialAgeDays)).toEqual([0, 0]);
     expectNoSecretIn(outcome.logLines, [creds.client_secret, ...server.issuedTokens]);

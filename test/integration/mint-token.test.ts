@@ -426,18 +426,33 @@ describe('mint-token (bundled) — credentials problems', () => {
     expectNoLeak(outcome, creds);
   });
 
-  it('a secret with no value → CredentialsNotSetError, no upstream call', async () => {
+  it('a secret with no value, nothing ever minted (first deploy) → "not_configured", a value: no upstream call, no failure metric, one BrokerNotConfigured', async () => {
     const fixture = await BrokerFixture.create(undefined);
 
-    const outcome = await invoke(fixture, [{}]);
+    const outcome = await invoke(fixture, [
+      { action: 'refresh', requestedBy: 'schedule' },
+      { action: 'ensure' },
+    ]);
 
-    const result = only(outcome);
-    expect(!result.ok && result.error.name).toBe('CredentialsNotSetError');
-    expect(!result.ok && result.error.message).toMatch(/Putting the credentials in/);
+    expect(outcome.results).toHaveLength(2);
+    for (const result of outcome.results) {
+      expect(result.ok).toBe(true);
+      expect(result.ok && result.value).toEqual({
+        outcome: 'not_configured',
+        reason: 'credentials_not_set',
+        message: expect.stringMatching(/credentials set .*Putting the credentials in/),
+      });
+    }
     expect(server.requests).toHaveLength(0);
+    const metrics = metricsEmitted(outcome);
+    expect(metrics.filter((m) => m === MetricName.BrokerNotConfigured)).toHaveLength(2);
+    expect(metrics).not.toContain(MetricName.MintFailed);
+    expect(metrics).not.toContain(MetricName.CachedTokenSecondsToExpiry);
+    // Logged as a warning: nothing failed.
+    expect(outcome.logRecords.filter((r) => r.level === 'ERROR')).toEqual([]);
   });
 
-  it('the deploy-time placeholder → CredentialsNotSetError, no upstream call', async () => {
+  it('the deploy-time placeholder of older stacks, nothing ever minted → "not_configured", the placeholder never logged', async () => {
     const placeholder = JSON.stringify({
       throughline_broker_placeholder: 'set me',
       nonce: 'Xq9PlaceholderNonce',
@@ -447,9 +462,34 @@ describe('mint-token (bundled) — credentials problems', () => {
     const outcome = await invoke(fixture, [{}]);
 
     const result = only(outcome);
-    expect(!result.ok && result.error.name).toBe('CredentialsNotSetError');
+    expect(result.ok && result.value.outcome).toBe('not_configured');
     expect(server.requests).toHaveLength(0);
     expectNoSecretIn(allText(outcome), ['Xq9PlaceholderNonce']);
+  });
+
+  it('credentials gone after a token was minted → CredentialsNotSetError, a failure that is counted (never "not configured")', async () => {
+    const creds = makeCredentials();
+    const fixture = await BrokerFixture.create(creds);
+    const first = await invoke(fixture, [{}]);
+    expect(only(first).ok).toBe(true);
+    await fixture.putCredentials(JSON.stringify({ throughline_broker_placeholder: 'set me' }));
+
+    // Forced past the fresh cached token, so the credentials are needed.
+    const outcome = await invoke(
+      fixture,
+      [{ action: 'refresh', force: true }],
+      () => {},
+      server.url,
+      OPERATOR_ARN,
+    );
+
+    const result = only(outcome);
+    expect(!result.ok && result.error.name).toBe('CredentialsNotSetError');
+    expect(!result.ok && result.error.message).toMatch(/Putting the credentials in/);
+    expect(metricsEmitted(outcome)).toContain(MetricName.MintFailed);
+    expect(metricsEmitted(outcome)).not.toContain(MetricName.BrokerNotConfigured);
+    expect(server.requests).toHaveLength(1);
+    expectNoLeak(outcome, creds);
   });
 
   it.each([

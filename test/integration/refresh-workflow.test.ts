@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -8,6 +9,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { MetricName } from '../../lambda/core/metric-names';
 import { REFRESH_PAYLOAD } from '../../lib/constructs/refresh-workflow';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
 import { makeCredentials } from '../support/broker-fixture';
@@ -93,7 +95,7 @@ async function sns(params: Record<string, string>): Promise<string> {
 }
 
 /** Deploys the refresh state machine for a broker in moto, with an on-call topic that notifies `subscriber`. */
-async function deployRefresh(fixture: RotationFixture): Promise<string> {
+async function deployRefresh(fixture: RotationFixture, machineSuffix = ''): Promise<string> {
   const created = await sns({ Action: 'CreateTopic', Name: `on-call-${fixture.mintTokenFunctionName}` });
   const topicArn = /<TopicArn>([^<]+)<\/TopicArn>/.exec(created)?.[1] as string;
   await sns({
@@ -115,7 +117,7 @@ async function deployRefresh(fixture: RotationFixture): Promise<string> {
   });
   const machine = await sfn.send(
     new CreateStateMachineCommand({
-      name: `refresh-${fixture.mintTokenFunctionName}`,
+      name: `refresh-${fixture.mintTokenFunctionName}${machineSuffix}`,
       definition,
       roleArn: `arn:aws:iam::${ACCOUNT}:role/refresh`,
       type: 'STANDARD',
@@ -127,7 +129,15 @@ async function deployRefresh(fixture: RotationFixture): Promise<string> {
 /** Starts an execution as the schedule does and waits for it to end (bounded; no timing is asserted). */
 async function runSchedule(stateMachineArn: string): Promise<DescribeExecutionCommandOutput> {
   const { executionArn } = await sfn
-    .send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify({ requestedBy: 'schedule' }) }))
+    // A name of its own: AWS generates a UUID when the name is omitted (StartExecution, "name"), moto
+    // names every such execution "None", so a second run of one machine would be refused as a duplicate.
+    .send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: randomUUID(),
+        input: JSON.stringify({ requestedBy: 'schedule' }),
+      }),
+    )
     .catch((error: Error) => {
       throw new Error(
         `StartExecution failed (${error.message}); moto said:\n${sfnLocal.stderrTail().slice(-9000)}`,
@@ -140,6 +150,14 @@ async function runSchedule(stateMachineArn: string): Promise<DescribeExecutionCo
     if (Date.now() > deadline) throw new Error('execution did not end within 90 s');
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Metric names in the EMF records of one invocation's logs. */
+function emittedMetrics(records: readonly Record<string, unknown>[]): string[] {
+  return records.flatMap((r) => {
+    const aws = r._aws as { CloudWatchMetrics?: { Metrics: { Name: string }[] }[] } | undefined;
+    return aws?.CloudWatchMetrics?.flatMap((m) => m.Metrics.map((x) => x.Name)) ?? [];
+  });
 }
 
 async function broker() {
@@ -197,6 +215,43 @@ describe('refresh state machine (executed)', () => {
     expect(server.requests.length).toBeLessThanOrEqual(LOCAL_MAX_ATTEMPTS);
     expect(notifications).toEqual([]);
     expectNoSecretIn([execution.output ?? '', ...lambdaServer.allText()], [creds.client_secret]);
+  });
+
+  it('first deploy, no credentials yet: every scheduled run ends NotConfigured — no upstream call, no e-mail, no failure; one "not configured" metric per run', async () => {
+    const fixture = await RotationFixture.create(undefined, lambdaServer, server.url);
+    // A fresh local Step Functions per run, same definition: moto fails StartExecution after an
+    // earlier execution in the same backend ("cannot pickle '_thread.RLock' object"), which AWS does not.
+    const run = async (n: number) => {
+      await sfnLocal.reset();
+      return runSchedule(await deployRefresh(fixture, `-${n}`));
+    };
+
+    const runs = [await run(1), await run(2)];
+
+    for (const execution of runs) {
+      expect(execution.status).toBe('SUCCEEDED');
+      expect(JSON.parse(execution.output ?? '{}')).toMatchObject({
+        outcome: 'not_configured',
+        reason: 'credentials_not_set',
+      });
+    }
+    expect(lambdaServer.invocations).toHaveLength(2);
+    expect(server.requests).toHaveLength(0);
+    expect(notifications).toEqual([]);
+    const emitted = lambdaServer.invocations.flatMap((i) => emittedMetrics(i.outcome?.logRecords ?? []));
+    expect(emitted.filter((m) => m === MetricName.BrokerNotConfigured)).toHaveLength(2);
+    expect(emitted).not.toContain(MetricName.MintFailed);
+    expect(lambdaServer.invocations.map((i) => i.outcome?.results[0]?.ok)).toEqual([true, true]);
+
+    // After `credentials set` the next run mints: the RefreshSilent signal gets its report again.
+    const creds = makeCredentials();
+    await fixture.broker.putCredentials(creds);
+    const configured = await run(3);
+    expect(JSON.parse(configured.output ?? '{}')).toMatchObject({ outcome: 'minted' });
+    expect(emittedMetrics(lambdaServer.invocations.at(-1)?.outcome?.logRecords ?? [])).toContain(
+      MetricName.CachedTokenSecondsToExpiry,
+    );
+    expect(notifications).toEqual([]);
   });
 
   it('does not retry rejected credentials: one invocation, then the on-call message points to the runbook', async () => {

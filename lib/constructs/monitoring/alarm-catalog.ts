@@ -74,6 +74,12 @@ interface AlarmSpecOf<S extends AlarmScope> {
   /** @default evaluationPeriods (every evaluated period must breach) */
   readonly datapointsToAlarm?: number;
   readonly missingData: MissingDataPolicy;
+  /**
+   * Quiet while the broker is not configured yet (no credentials ever put in): the alarm pages
+   * through a composite alarm whose actions the NotConfigured alarm suppresses. For alarms that
+   * would otherwise fire on a fresh deploy, where no token exists to report.
+   */
+  readonly quietUntilConfigured?: true;
 }
 
 export type AlarmSpec = { [S in AlarmScope]: AlarmSpecOf<S> }[AlarmScope];
@@ -365,8 +371,7 @@ export const ALARM_CATALOG: readonly AlarmSpec[] = [
     scope: 'refreshWorkflow',
     id: 'TokenNearExpiry',
     severity: 'page',
-    summary:
-      'The cached token is close to expiry, or no refresh has reported it within the expected time (stale): refresh is not keeping up and callers will soon get 503.',
+    summary: 'The cached token is close to expiry: refresh is not keeping up and callers will soon get 503.',
     runbook: Runbook.TokenNearExpiry,
     metric: ({ broker, refreshWindow }) => broker.cachedTokenSecondsToExpiry(refreshWindow),
     condition: {
@@ -376,9 +381,38 @@ export const ALARM_CATALOG: readonly AlarmSpec[] = [
     },
     evaluationPeriods: 1,
     missingData: {
-      treat: cloudwatch.TreatMissingData.BREACHING,
-      why: 'Every scheduled refresh reports the cached token through mint-token, and the period holds at least one run: silence means refresh is not running, which is the stale case.',
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: "A period without reports is the RefreshSilent alarm's case (it pages too); this one reads only the seconds reported, so it pages at once, with no suppression wait.",
     },
+  },
+  {
+    scope: 'refreshWorkflow',
+    id: 'RefreshSilent',
+    severity: 'page',
+    summary:
+      'No scheduled refresh has reported the cached token within the expected time: refresh is not running or finds no token, and callers will soon get 503.',
+    runbook: Runbook.TokenNearExpiry,
+    metric: ({ broker, refreshWindow }) => broker.cachedTokenReports(refreshWindow),
+    condition: { kind: 'threshold', comparison: BELOW, threshold: () => 1 },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.BREACHING,
+      why: "Every scheduled refresh reports the cached token through mint-token, and the period holds at least one run: silence means refresh is not running (or there is no token), which is this alarm's case.",
+    },
+    // A fresh deploy has no token to report until credentials are put in.
+    quietUntilConfigured: true,
+  },
+  {
+    scope: 'refreshWorkflow',
+    id: 'NotConfigured',
+    severity: 'ticket',
+    summary:
+      'The broker has no ThroughLine credentials yet (first deploy): scheduled refreshes answer "not configured" and no token can be served. Put them in with: npm run -s broker -- --stage <stage> credentials set.',
+    runbook: Runbook.NotConfigured,
+    metric: ({ broker, refreshWindow }) => broker.notConfigured(refreshWindow),
+    condition: { kind: 'threshold', comparison: AT_LEAST, threshold: () => 1 },
+    evaluationPeriods: 1,
+    missingData: { treat: cloudwatch.TreatMissingData.NOT_BREACHING, why: NO_EVENTS_IS_FINE },
   },
   {
     scope: 'function',
@@ -403,7 +437,7 @@ export const ALARM_CATALOG: readonly AlarmSpec[] = [
     id: 'LambdaThrottles',
     severity: 'ticket',
     summary:
-      'A broker function was throttled repeatedly (concurrency limit reached). For mint-token a few throttles under bursts are by design (reserved concurrency 1).',
+      "A broker function was throttled repeatedly (concurrency limit reached: the account's, or a configured reserved concurrency).",
     runbook: Runbook.LambdaThrottles,
     metric: ({ fn }) => fn.throttles(),
     condition: {

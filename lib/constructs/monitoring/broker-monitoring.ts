@@ -69,7 +69,7 @@ const FUNCTION_ROLE_NAME = /^[A-Z][A-Za-z0-9]{0,39}$/;
  */
 export class BrokerMonitoring extends Construct {
   /** Alarms by id (catalogue id, suffixed with the function role for per-function alarms). */
-  readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  readonly alarms: Readonly<Record<string, cloudwatch.AlarmBase>>;
   readonly dashboard: cloudwatch.Dashboard;
   readonly callerInsights?: CallerInsightRules;
   readonly secretAudit: SecretAuditRules;
@@ -116,9 +116,11 @@ export class BrokerMonitoring extends Construct {
       ]),
     );
 
-    const alarms: Record<string, cloudwatch.Alarm> = {};
+    const alarms: Record<string, cloudwatch.AlarmBase> = {};
+    const quiet: AlarmSpec[] = [];
     const add = (spec: AlarmSpec, alarmId: string, sources: AlarmScopes[AlarmScope]) => {
-      alarms[alarmId] = this.createAlarm(spec, alarmId, sources, props);
+      alarms[alarmId] = this.createAlarm(spec, alarmId, sources, props, spec.quietUntilConfigured === true);
+      if (spec.quietUntilConfigured) quiet.push(spec);
     };
     for (const spec of ALARM_CATALOG) {
       if (spec.scope === 'function') {
@@ -127,6 +129,22 @@ export class BrokerMonitoring extends Construct {
         const sources = scopes[spec.scope];
         if (sources) add(spec, spec.id, sources);
       }
+    }
+    for (const spec of quiet) {
+      const suppressor = alarms[NOT_CONFIGURED_ALARM_ID];
+      const window = scopes.refreshWorkflow?.refreshWindow;
+      if (!suppressor || !window) {
+        throw new Error(
+          `BrokerMonitoring: alarm ${spec.id} is quiet until configured, which needs the ${NOT_CONFIGURED_ALARM_ID} alarm (refreshWorkflow scope)`,
+        );
+      }
+      alarms[spec.id] = this.quietUntilConfigured(
+        spec,
+        alarms[spec.id] as cloudwatch.Alarm,
+        suppressor,
+        window,
+        props,
+      );
     }
     this.alarms = alarms;
 
@@ -159,11 +177,48 @@ export class BrokerMonitoring extends Construct {
     }).dashboard;
   }
 
+  /**
+   * The alarm's signal pages through a composite alarm that the NotConfigured alarm suppresses
+   * (CloudWatch composite-alarm action suppression: while the suppressor is in ALARM the composite
+   * performs no actions; entering ALARM, it first waits up to ActionsSuppressorWaitPeriod for the
+   * suppressor to go into ALARM, and after the suppressor leaves ALARM it waits up to
+   * ActionsSuppressorExtensionPeriod — PutCompositeAlarm, CloudWatch API Reference:
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html).
+   * The wait covers a fresh deploy, where this alarm breaches from the start and NotConfigured needs
+   * one scheduled run and one evaluation to say why: a refresh window plus five minutes. The cost is
+   * that a real silence pages that much later; TokenNearExpiry, which is not suppressed, pages at once
+   * when a reported token runs low.
+   */
+  private quietUntilConfigured(
+    spec: AlarmSpec,
+    signal: cloudwatch.Alarm,
+    suppressor: cloudwatch.IAlarm,
+    window: Duration,
+    props: BrokerMonitoringProps,
+  ): cloudwatch.CompositeAlarm {
+    const signalAlarm = signal.node.defaultChild as cloudwatch.CfnAlarm;
+    const composite = new cloudwatch.CompositeAlarm(this, `${spec.id}Paging`, {
+      compositeAlarmName: alarmName(spec.severity, props.serviceName, spec.id),
+      alarmDescription: `${signalAlarm.alarmDescription} Suppressed while ${alarmName('ticket', props.serviceName, NOT_CONFIGURED_ALARM_ID)} is in ALARM (no credentials put in yet).`,
+      alarmRule: cloudwatch.AlarmRule.fromAlarm(signal, cloudwatch.AlarmState.ALARM),
+      actionsSuppressor: suppressor,
+      actionsSuppressorWaitPeriod: window.plus(Duration.minutes(5)),
+      actionsSuppressorExtensionPeriod: window,
+      actionsEnabled: true,
+    });
+    const action = new actions.SnsAction(props.onCall.topic);
+    composite.addAlarmAction(action);
+    composite.addOkAction(action);
+    return composite;
+  }
+
   private createAlarm(
     spec: AlarmSpec,
     alarmId: string,
     sources: AlarmScopes[AlarmScope],
     props: BrokerMonitoringProps,
+    /** Feeds a composite alarm only: no actions of its own (they would page regardless of the suppressor). */
+    signalOnly = false,
   ): cloudwatch.Alarm {
     const { config, serviceName } = props;
     // The scope was matched by the caller; the catalogue's union cannot say so to the compiler.
@@ -173,7 +228,7 @@ export class BrokerMonitoring extends Construct {
     );
     const label = (metric as { label?: string }).label ?? alarmId;
     const common = {
-      alarmName: alarmName(spec.severity, serviceName, alarmId),
+      alarmName: `${alarmName(spec.severity, serviceName, alarmId)}${signalOnly ? ' (signal)' : ''}`,
       alarmDescription: alarmDescription(
         spec,
         describeCondition(spec, config, label, periodOf(metric)),
@@ -198,12 +253,16 @@ export class BrokerMonitoring extends Construct {
             threshold: spec.condition.threshold(config),
             comparisonOperator: spec.condition.comparison,
           });
+    if (signalOnly) return alarm;
     const action = new actions.SnsAction(props.onCall.topic);
     alarm.addAlarmAction(action);
     alarm.addOkAction(action);
     return alarm;
   }
 }
+
+/** The catalogue alarm that suppresses the quiet-until-configured ones. */
+const NOT_CONFIGURED_ALARM_ID = 'NotConfigured';
 
 /** The period an alarm evaluates the metric at, in seconds. */
 function periodOf(metric: cloudwatch.IMetric): number {

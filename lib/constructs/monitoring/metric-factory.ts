@@ -67,6 +67,17 @@ export function brokerMetrics(serviceName: string) {
         period,
         'ThroughLine token endpoint p99 (ms)',
       ),
+    /** How many mint-token invocations reported the cached token: none in a window means refresh is silent. */
+    cachedTokenReports: (period = STANDARD_PERIOD) =>
+      metric(
+        MetricName.CachedTokenSecondsToExpiry,
+        cloudwatch.Stats.SAMPLE_COUNT,
+        period,
+        'Cached token reports (count)',
+      ),
+    /** mint-token invocations that found the broker not configured yet (no credentials ever put in). */
+    notConfigured: (period = STANDARD_PERIOD) =>
+      metric(MetricName.BrokerNotConfigured, cloudwatch.Stats.SUM, period, 'Not-configured answers'),
     cachedTokenSecondsToExpiry: (period = STANDARD_PERIOD) =>
       metric(
         MetricName.CachedTokenSecondsToExpiry,

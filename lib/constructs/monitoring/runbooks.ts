@@ -9,6 +9,7 @@ export const Runbook = {
   MintFailures: 'mint-failures',
   RefreshWorkflowFailed: 'refresh-workflow-failed',
   TokenNearExpiry: 'token-near-expiry',
+  NotConfigured: 'not-configured',
   UpstreamRequestBudget: 'upstream-request-budget',
   UpstreamGateClosed: 'upstream-gate-closed',
   UpstreamGateBudget: 'upstream-gate-budget',
