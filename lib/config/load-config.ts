@@ -47,18 +47,31 @@ export function loadStageConfig(getContext: (key: string) => unknown): ResolvedS
     ]);
   }
 
+  const settings = parseStageSettings(raw, ['stages', name]);
+  if (!settings.ok) throw new ConfigError(settings.problems);
+  return { stageName: name, config: settings.config };
+}
+
+/**
+ * Validates one stage's settings (the `stages.<name>` object of cdk.json, or a TokenBroker's
+ * `settings` prop) and fills in the defaults. Every problem is returned, named by its path under
+ * `pathPrefix`, so a caller can report them together with its own.
+ */
+export function parseStageSettings(
+  raw: unknown,
+  pathPrefix: readonly string[],
+): { ok: true; config: StageConfig } | { ok: false; problems: string[] } {
   const parsed = stageSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const path = ['stages', name, ...issue.path.map(String)].join('.');
-        const keys =
-          issue.code === 'unrecognized_keys'
-            ? ` (${issue.keys.join(', ')}): not a setting — check the spelling against the configuration reference in README.md`
-            : '';
-        return `${path}: ${keys ? `unknown key${keys}` : issue.message}`;
-      }),
-    );
-  }
-  return { stageName: name, config: parsed.data };
+  if (parsed.success) return { ok: true, config: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((issue) => {
+      const path = [...pathPrefix, ...issue.path.map(String)].join('.');
+      const keys =
+        issue.code === 'unrecognized_keys'
+          ? ` (${issue.keys.join(', ')}): not a setting — check the spelling against the configuration reference in README.md`
+          : '';
+      return `${path}: ${keys ? `unknown key${keys}` : issue.message}`;
+    }),
+  };
 }

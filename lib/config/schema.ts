@@ -524,6 +524,8 @@ export const stageSchema = z
   });
 
 export type StageConfig = z.output<typeof stageSchema>;
+/** What a stage's settings may be written as (cdk.json, or TokenBroker's `settings`): every field optional. */
+export type StageSettingsInput = z.input<typeof stageSchema>;
 export type UpstreamConfig = StageConfig['upstream'];
 export type TokenConfig = StageConfig['token'];
 export type MonitoringConfig = StageConfig['monitoring'];

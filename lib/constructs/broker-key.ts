@@ -6,6 +6,13 @@ import { TOKEN_ENCRYPTION_PURPOSE } from '../../lambda/core/token-encryption-con
 
 export interface BrokerKeyProps {
   readonly removalPolicy: RemovalPolicy;
+  /**
+   * A key of the app to use instead of creating one. It must be a `kms.Key` of the same stack: the
+   * broker adds its key-policy statements to it (CloudWatch Logs for this account's log groups, the
+   * token data-key Deny), and an imported key's policy cannot be changed from here. Its owner keeps
+   * rotation and removal. @default a new key with annual rotation
+   */
+  readonly existingKey?: kms.Key;
 }
 
 /**
@@ -20,11 +27,13 @@ export class BrokerKey extends Construct {
 
   constructor(scope: Construct, id: string, props: BrokerKeyProps) {
     super(scope, id);
-    this.key = new kms.Key(this, 'Key', {
-      description: `ThroughLine token broker (${Aws.STACK_NAME}): credentials secret, token cache, logs`,
-      enableKeyRotation: true,
-      removalPolicy: props.removalPolicy,
-    });
+    this.key =
+      props.existingKey ??
+      new kms.Key(this, 'Key', {
+        description: `ThroughLine token broker (${Aws.STACK_NAME}): credentials secret, token cache, logs`,
+        enableKeyRotation: true,
+        removalPolicy: props.removalPolicy,
+      });
     // aws-cdk-lib's Secret adds a key-policy statement for Secrets Manager with a literal
     // `kms:ViaService: secretsmanager.<region>.amazonaws.com`, which is not the endpoint name outside the
     // `aws` partition (e.g. `.amazonaws.com.cn`): rewrite every such suffix to the stack's URL suffix.

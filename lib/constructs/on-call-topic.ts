@@ -22,6 +22,8 @@ export interface OnCallTopicProps {
    * @default a new KMS-encrypted (own key), TLS-only topic
    */
   readonly existingTopicArn?: string;
+  /** The same as `existingTopicArn`, as a topic construct of the app (wins over the ARN). @default none */
+  readonly existingTopic?: sns.ITopic;
   /** Email addresses subscribed to the topic. @default none */
   readonly emailSubscriptions?: readonly string[];
 }
@@ -52,7 +54,10 @@ export class OnCallTopic extends Construct {
 
   constructor(scope: Construct, id: string, props: OnCallTopicProps) {
     super(scope, id);
-    if (props.existingTopicArn) {
+    if (props.existingTopic) {
+      this.topic = props.existingTopic;
+      this.ownsTopic = false;
+    } else if (props.existingTopicArn) {
       this.topic = sns.Topic.fromTopicArn(this, 'Topic', props.existingTopicArn);
       this.ownsTopic = false;
     } else {

@@ -273,7 +273,11 @@ describe('serve-token (bundled) — failures', () => {
   });
 
   it('ThroughLine down and nothing servable: 503 token_unavailable with Retry-After, no internals', async () => {
-    const broker = await newBroker();
+    // A gate backoff far longer than the test (60 s base): the cool-down below cannot run out between
+    // two requests however slow the machine is, and no wait fits in the request budget.
+    const broker = await newBroker((s) => {
+      s.gate = { ...s.gate, backoffBaseSeconds: 60, backoffCapSeconds: 300 };
+    });
     tokenServer.fallback = { kind: 'raw', status: 502, body: 'upstream exploded at 10.1.2.3' };
     const instance = await broker.startServe({ settings: { retryAfterSeconds: 7 } });
 
@@ -281,11 +285,10 @@ describe('serve-token (bundled) — failures', () => {
 
     expect(served.status).toBe(503);
     expect(served.headers).toMatchObject({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
-    // Retry-After is the gate's, not the fixed 7: its first backoff (5 s base, equal jitter: 2.5–5 s),
-    // or its second (5–10 s) when the first wait fitted in the request budget and mint-token tried again.
+    // Retry-After is the gate's, not the fixed 7: its first backoff (60 s base, equal jitter: 30–60 s).
     const retryAfter = Number(served.headers['Retry-After']);
-    expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(10);
+    expect(retryAfter).toBeGreaterThanOrEqual(25);
+    expect(retryAfter).toBeLessThanOrEqual(60);
     expect(served.body).toEqual({ error: 'token_unavailable', message: UNAVAILABLE_MESSAGE });
     expect(JSON.stringify(served)).not.toMatch(/Upstream|mint|502|10\.1\.2\.3|Error/);
     expect(auditRecords(instance)).toMatchObject([

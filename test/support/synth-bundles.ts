@@ -33,7 +33,8 @@ export function synthBundledFunctions(outdir: string): Record<string, BundledFun
   const bundled: Record<string, BundledFunction> = {};
   for (const resource of Object.values(template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function' || !resource.Metadata?.['aws:asset:path']) continue;
-    const name = resource.Metadata['aws:cdk:path']?.split('/')[1];
+    // The stack's TokenBroker has the id "Default" (kept out of logical IDs): skip it in the path.
+    const name = resource.Metadata['aws:cdk:path']?.split('/').filter((part) => part !== 'Default')[1];
     if (!name) continue;
     bundled[name] = {
       bundle: path.join(outdir, resource.Metadata['aws:asset:path'], 'index.js'),
