@@ -10,6 +10,7 @@ export const StackOutput = {
   MintTokenOperatorAliasArn: 'MintTokenOperatorAliasArn',
   BrokerKeyArn: 'BrokerKeyArn',
   OnCallTopicArn: 'OnCallTopicArn',
+  OnCallTicketTopicArn: 'OnCallTicketTopicArn',
   MonitoringDashboardName: 'MonitoringDashboardName',
   /** Consumer API (issue: token API). */
   ApiId: 'TokenApiId',

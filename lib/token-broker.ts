@@ -28,6 +28,8 @@ export type TokenBrokerOnCall =
        * existing topic".
        */
       readonly existingTopic: sns.ITopic;
+      /** TICKET-level notifications apart from the PAGE ones. @default existingTopic (one topic for both) */
+      readonly existingTicketTopic?: sns.ITopic;
     }
   | {
       /** Email addresses subscribed to the broker's own topic. @default settings.monitoring.emailSubscriptions */
@@ -107,6 +109,16 @@ function checkProps(props: TokenBrokerProps): StageConfig {
   }
   if (
     props.onCall &&
+    'existingTopic' in props.onCall &&
+    props.onCall.existingTicketTopic &&
+    monitoring?.ticketTopicArn
+  ) {
+    problems.push(
+      'onCall.existingTicketTopic and settings.monitoring.ticketTopicArn both name a ticket topic: keep one of them',
+    );
+  }
+  if (
+    props.onCall &&
     !('existingTopic' in props.onCall) &&
     props.onCall.emailSubscriptions &&
     (monitoring?.emailSubscriptions?.length ?? 0) > 0
@@ -164,7 +176,11 @@ export class TokenBroker extends Construct {
     this.onCall = new OnCallTopic(this, 'OnCall', {
       removalPolicy,
       existingTopicArn: config.monitoring.alarmTopicArn,
+      existingTicketTopicArn: config.monitoring.ticketTopicArn,
       ...(onCall && 'existingTopic' in onCall ? { existingTopic: onCall.existingTopic } : {}),
+      ...(onCall && 'existingTopic' in onCall && onCall.existingTicketTopic
+        ? { existingTicketTopic: onCall.existingTicketTopic }
+        : {}),
       emailSubscriptions:
         (onCall && !('existingTopic' in onCall) ? onCall.emailSubscriptions : undefined) ??
         config.monitoring.emailSubscriptions,
@@ -202,7 +218,8 @@ export class TokenBroker extends Construct {
       refresh: config.refresh,
       mintToken: this.mintToken.handler.function,
       mintTokenTimeout: this.mintToken.handler.function.timeout ?? Duration.minutes(1),
-      onCallTopic: this.onCall.topic,
+      // A failed run is a TICKET (RefreshWorkflowFailed); what pages is its consequence (RefreshSilent, TokenNearExpiry).
+      onCallTopic: this.onCall.topicFor('ticket'),
       key,
       logRetention: config.logRetentionDays,
       removalPolicy,
@@ -261,6 +278,7 @@ export class TokenBroker extends Construct {
       [StackOutput.MintTokenFunctionName]: this.mintToken.handler.function.functionName,
       [StackOutput.MintTokenOperatorAliasArn]: this.mintToken.operatorAlias.functionArn,
       [StackOutput.OnCallTopicArn]: this.onCall.topic.topicArn,
+      [StackOutput.OnCallTicketTopicArn]: this.onCall.ticketTopic.topicArn,
       [StackOutput.MonitoringDashboardName]: this.monitoring.dashboard.dashboardName,
       [StackOutput.RefreshStateMachineArn]: this.refreshWorkflow.stateMachine.stateMachineArn,
       [StackOutput.RotateFunctionName]: this.credentialRotation.handler.function.functionName,
@@ -296,7 +314,10 @@ export class TokenBroker extends Construct {
         'Operators: invoke with {"action":"ensure","force":true} to mint now',
       [StackOutput.MintTokenOperatorAliasArn]:
         "mint-token's operator entry point (force, flush, gate override): grant operators lambda:InvokeFunction on this ARN only",
-      [StackOutput.OnCallTopicArn]: 'SNS topic of alarms and security events (subscribe on-call here)',
+      [StackOutput.OnCallTopicArn]:
+        'SNS topic of PAGE-level alarms and security events (subscribe the pager here)',
+      [StackOutput.OnCallTicketTopicArn]:
+        'SNS topic of TICKET-level alarms and events (next working day; the PAGE topic when only one is configured)',
       [StackOutput.MonitoringDashboardName]: 'CloudWatch dashboard of this broker',
       [StackOutput.RefreshStateMachineArn]: 'Scheduled token refresh workflow (Step Functions)',
       [StackOutput.RotateFunctionName]:

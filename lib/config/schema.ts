@@ -185,7 +185,12 @@ export const monitoringSchema = z.strictObject({
    * Without it the stack creates its own KMS-encrypted on-call topic.
    */
   alarmTopicArn: snsTopicArn.optional(),
-  /** Email addresses subscribed to the on-call topic (each confirms by email once). */
+  /**
+   * An existing SNS topic for TICKET-level alarms and events (next working day), apart from the PAGE
+   * ones. Without it: alarmTopicArn when that is set, else the stack's own ticket topic.
+   */
+  ticketTopicArn: snsTopicArn.optional(),
+  /** Email addresses subscribed to the on-call topics, PAGE and TICKET (each confirms by email once per topic). */
   emailSubscriptions: z
     .array(z.email({ error: 'must be an email address' }), { error: 'must be a list of email addresses' })
     .max(20, { error: 'must list at most 20 addresses: use a distribution list or alarmTopicArn' })

@@ -24,6 +24,14 @@ export interface OnCallTopicProps {
   readonly existingTopicArn?: string;
   /** The same as `existingTopicArn`, as a topic construct of the app (wins over the ARN). @default none */
   readonly existingTopic?: sns.ITopic;
+  /**
+   * An existing topic for TICKET-level notifications (next working day), apart from the PAGE ones.
+   * @default the existing topic when one is given (everything to one topic), else a ticket topic of
+   * the stack's own, on the same key
+   */
+  readonly existingTicketTopicArn?: string;
+  /** The same as `existingTicketTopicArn`, as a topic construct of the app (wins over the ARN). @default none */
+  readonly existingTicketTopic?: sns.ITopic;
   /** Email addresses subscribed to the topic. @default none */
   readonly emailSubscriptions?: readonly string[];
 }
@@ -44,7 +52,10 @@ export const TOPIC_KEY_PUBLISHER_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey*
  * land in `deliveryFailures`, which has its own alarm: a dropped security notification must be visible.
  */
 export class OnCallTopic extends Construct {
+  /** PAGE-level notifications (wake someone now). */
   readonly topic: sns.ITopic;
+  /** TICKET-level notifications (next working day); the PAGE topic itself when only that one is given. */
+  readonly ticketTopic: sns.ITopic;
   /** True when this construct created the topic (and so manages its policy and key). */
   readonly ownsTopic: boolean;
   /** The topic's own key, when this construct created the topic. */
@@ -73,7 +84,27 @@ export class OnCallTopic extends Construct {
       });
       this.topic = topic;
       this.ownsTopic = true;
-      this.allowServicePublishers(topic, this.topicKey);
+      this.allowServicePublishers(topic);
+      this.allowServicePublishersToUseKey(this.topicKey);
+    }
+    const existingTicket =
+      props.existingTicketTopic ??
+      (props.existingTicketTopicArn
+        ? sns.Topic.fromTopicArn(this, 'TicketTopicImported', props.existingTicketTopicArn)
+        : undefined);
+    if (existingTicket) {
+      this.ticketTopic = existingTicket;
+    } else if (!this.topicKey) {
+      // One existing topic for everything, as configured before PAGE and TICKET were routed apart.
+      this.ticketTopic = this.topic;
+    } else {
+      const ticket = new sns.Topic(this, 'TicketTopic', {
+        displayName: `ThroughLine token broker tickets (${Aws.STACK_NAME})`,
+        masterKey: this.topicKey,
+        enforceSSL: true,
+      });
+      this.ticketTopic = ticket;
+      this.allowServicePublishers(ticket);
     }
     // SQS-managed encryption: SNS and EventBridge can write to it without a key policy of ours, and
     // it only ever holds notification texts (principal ARNs, alarm names), never a secret.
@@ -88,11 +119,19 @@ export class OnCallTopic extends Construct {
     queue.acknowledge({ id: 'AwsSolutions-SQS3', reason: isItselfTheDeadLetterQueue });
     queue.acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: isItselfTheDeadLetterQueue });
 
+    const topics = this.ticketTopic === this.topic ? [this.topic] : [this.topic, this.ticketTopic];
     for (const email of props.emailSubscriptions ?? []) {
-      this.topic.addSubscription(
-        new subscriptions.EmailSubscription(email, { deadLetterQueue: this.deliveryFailures }),
-      );
+      for (const topic of topics) {
+        topic.addSubscription(
+          new subscriptions.EmailSubscription(email, { deadLetterQueue: this.deliveryFailures }),
+        );
+      }
     }
+  }
+
+  /** Where a notification of this severity goes: an action strategy for alarms, rules and the workflow. */
+  topicFor(severity: 'page' | 'ticket'): sns.ITopic {
+    return severity === 'page' ? this.topic : this.ticketTopic;
   }
 
   /**
@@ -111,7 +150,7 @@ export class OnCallTopic extends Construct {
    * unconditioned because this key encrypts nothing but this topic's messages, and the topic policy
    * decides who may publish.
    */
-  private allowServicePublishers(topic: sns.Topic, key: kms.Key): void {
+  private allowServicePublishers(topic: sns.Topic): void {
     const partition = Aws.PARTITION;
     topic.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -140,6 +179,10 @@ export class OnCallTopic extends Construct {
         }),
     };
     cfnPolicy.policyDocument = confined;
+  }
+
+  /** The topics' key, shared by the PAGE and TICKET topics: one grant to both publishers. */
+  private allowServicePublishersToUseKey(key: kms.Key): void {
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowAlarmAndEventPublishersToUseTopicKey',

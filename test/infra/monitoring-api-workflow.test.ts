@@ -98,7 +98,12 @@ const expressions = (a: Props) =>
   (a.Metrics as { Id: string; Expression?: unknown; ReturnData?: boolean; Period?: number }[]).filter(
     (m) => m.Expression !== undefined,
   );
-const topic = () => ({ Ref: resourcesOfType(template, 'AWS::SNS::Topic')[0]?.[0] });
+/** The PAGE topic, or with 'TICKET' the ticket topic, of the fixture's OnCallTopic. */
+const topic = (severity: 'PAGE' | 'TICKET' = 'PAGE') => ({
+  Ref: resourcesOfType(template, 'AWS::SNS::Topic').find(([id]) =>
+    id.startsWith(severity === 'PAGE' ? 'OnCallTopic' : 'OnCallTicketTopic'),
+  )?.[0],
+});
 
 describe('Contributor Insights rules over the API access log', () => {
   it('are three rules on the log group the API stage writes its access log to', () => {
@@ -351,7 +356,7 @@ describe('refresh workflow alarms', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Threshold: 1,
       TreatMissingData: 'notBreaching',
-      AlarmActions: [topic()],
+      AlarmActions: [topic('TICKET')],
     });
     expect(a.AlarmDescription).toContain('npm run -s broker -- --stage <stage> credentials set');
     expect(a.AlarmDescription).toContain('docs/runbooks/not-configured.md');
@@ -397,9 +402,10 @@ describe('all alarms with the optional parts', () => {
         'UpstreamHourlyBurn',
       ].sort(),
     );
-    for (const [, a] of paging) {
-      expect(a.AlarmActions).toEqual([topic()]);
-      expect(a.OKActions).toEqual([topic()]);
+    for (const [name, a] of paging) {
+      const severity = name.startsWith('[PAGE]') ? 'PAGE' : 'TICKET';
+      expect(a.AlarmActions, name).toEqual([topic(severity)]);
+      expect(a.OKActions, name).toEqual([topic(severity)]);
       expect((a.AlarmDescription as string).length).toBeLessThanOrEqual(1024);
     }
   });

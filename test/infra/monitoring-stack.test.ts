@@ -31,9 +31,12 @@ const config = stageSchema.parse({}).monitoring;
 function alarmsByName(t: Template): Map<string, Props> {
   return new Map(resourcesOfType(t, 'AWS::CloudWatch::Alarm').map(([, p]) => [p.AlarmName as string, p]));
 }
-const topicRef = () => {
-  const [[topicId]] = resourcesOfType(template, 'AWS::SNS::Topic') as [[string, Props]];
-  return { Ref: topicId };
+/** The PAGE topic (OnCallTopic…) or the TICKET topic (OnCallTicketTopic…) the stack creates. */
+const topicRef = (severity: 'PAGE' | 'TICKET' = 'PAGE') => {
+  const prefix = severity === 'PAGE' ? 'OnCallTopic' : 'OnCallTicketTopic';
+  const found = resourcesOfType(template, 'AWS::SNS::Topic').filter(([id]) => id.startsWith(prefix));
+  expect(found, prefix).toHaveLength(1);
+  return { Ref: (found[0] as [string, Props])[0] };
 };
 const logicalIdOf = (type: string, pathPart: string) => {
   const found = Object.entries(template.Resources).filter(
@@ -172,8 +175,8 @@ describe('alarms of the deployed stack', () => {
         Threshold: e.threshold,
         TreatMissingData: e.missing,
         ActionsEnabled: true,
-        AlarmActions: [topicRef()],
-        OKActions: [topicRef()],
+        AlarmActions: [topicRef(e.severity as 'PAGE' | 'TICKET')],
+        OKActions: [topicRef(e.severity as 'PAGE' | 'TICKET')],
       });
       expect(alarm.DatapointsToAlarm).toBe(alarm.EvaluationPeriods);
     },
@@ -195,10 +198,15 @@ describe('alarms of the deployed stack', () => {
 });
 
 describe('on-call topic', () => {
-  it('is one KMS-encrypted topic that refuses publishing without TLS', () => {
+  it('is two KMS-encrypted topics, PAGE and TICKET, on one key, that refuse publishing without TLS', () => {
     const topics = resourcesOfType(template, 'AWS::SNS::Topic');
-    expect(topics).toHaveLength(1);
+    expect(topics.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'OnCallTicketTopic',
+      'OnCallTopic',
+    ]);
+    expect(new Set(topics.map(([, t]) => JSON.stringify(t.KmsMasterKeyId))).size).toBe(1);
     expect((topics[0] as [string, Props])[1].KmsMasterKeyId).toBeDefined();
+    expect(resourcesOfType(template, 'AWS::SNS::TopicPolicy')).toHaveLength(2);
     const policies = resourcesOfType(template, 'AWS::SNS::TopicPolicy');
     expect(JSON.stringify(policies)).toContain('"aws:SecureTransport":"false"');
   });
@@ -229,6 +237,39 @@ describe('on-call topic', () => {
       TopicArn: existing,
       RedrivePolicy: { deadLetterTargetArn: expect.anything() },
     });
+  });
+});
+
+describe('PAGE and TICKET routed apart', () => {
+  it('with alarmTopicArn and ticketTopicArn, every PAGE alarm and event goes to the one, every TICKET to the other', () => {
+    const pager = 'arn:aws:sns:eu-west-2:123456789012:pager';
+    const tickets = 'arn:aws:sns:eu-west-2:123456789012:tickets';
+    const { template: t } = synthBroker('monitoring-page-ticket', {
+      monitoring: { alarmTopicArn: pager, ticketTopicArn: tickets },
+    });
+    expect(resourcesOfType(t, 'AWS::SNS::Topic')).toHaveLength(0);
+    const alarms = [
+      ...resourcesOfType(t, 'AWS::CloudWatch::Alarm'),
+      ...resourcesOfType(t, 'AWS::CloudWatch::CompositeAlarm'),
+    ].filter(([, a]) => !(a.AlarmName as string).endsWith(' (signal)'));
+    const bySeverity = (severity: string) =>
+      alarms.filter(([, a]) => (a.AlarmName as string).startsWith(`[${severity}]`));
+    expect(bySeverity('PAGE').length).toBeGreaterThan(3);
+    expect(bySeverity('TICKET').length).toBeGreaterThan(3);
+    for (const [, a] of bySeverity('PAGE')) expect([a.AlarmActions, a.OKActions]).toEqual([[pager], [pager]]);
+    for (const [, a] of bySeverity('TICKET'))
+      expect([a.AlarmActions, a.OKActions]).toEqual([[tickets], [tickets]]);
+    const targetOf = (idPart: string) => {
+      const rule = resourcesOfType(t, 'AWS::Events::Rule').find(([id]) => id.includes(idPart));
+      return ((rule?.[1].Targets ?? []) as Props[])[0]?.Arn;
+    };
+    expect(targetOf('UnexpectedRead')).toBe(pager);
+    expect(targetOf('ReaderFunctionChanged')).toBe(pager);
+    expect(targetOf('RotationFailed')).toBe(tickets);
+    // The refresh workflow's failure message is a ticket too.
+    const [, machine] = resourcesOfType(t, 'AWS::StepFunctions::StateMachine')[0] ?? [];
+    expect(JSON.stringify(machine?.DefinitionString)).toContain(tickets);
+    expect(JSON.stringify(machine?.DefinitionString)).not.toContain(pager);
   });
 });
 
@@ -382,6 +423,30 @@ describe('credentials secret audit (EventBridge on CloudTrail)', () => {
 });
 
 describe('dashboard', () => {
+  it("draws each graph's threshold from its alarm (value and condition), so the two cannot drift apart", () => {
+    const [, props] = resourcesOfType(template, 'AWS::CloudWatch::Dashboard')[0] as [string, Props];
+    const body = JSON.parse(resolveCfn(props.DashboardBody, template.Resources) as string) as {
+      widgets: {
+        properties: { title?: string; annotations?: { horizontal?: { value: number; label: string }[] } };
+      }[];
+    };
+    const thresholdLine = (title: string) =>
+      body.widgets.find((w) => w.properties.title === title)?.properties.annotations?.horizontal ?? [];
+    for (const [title, alarmId] of [
+      ['Cached token: seconds to expiry', ['PAGE', 'TokenNearExpiry']],
+      ['Token requests to ThroughLine per hour', ['TICKET', 'UpstreamHourlyBurn']],
+      ['Credential age (days)', ['TICKET', 'CredentialAge']],
+      ['Token API latency (ms)', ['TICKET', 'ApiLatencyP99']],
+    ] as const) {
+      const alarm = alarms.get(`[${alarmId[0]}] ${stackName} ${alarmId[1]}`) as Props;
+      expect(alarm, alarmId.join(' ')).toBeDefined();
+      const lines = thresholdLine(title);
+      expect(lines, title).toHaveLength(1);
+      expect(lines[0]?.value, title).toBe(alarm.Threshold);
+      expect(lines[0]?.label, title).toMatch(/[<>]=? \d/);
+    }
+  });
+
   it('is one dashboard named after the stack, showing every alarm and the broker metrics', () => {
     const dashboards = resourcesOfType(template, 'AWS::CloudWatch::Dashboard');
     expect(dashboards).toHaveLength(1);
@@ -422,6 +487,7 @@ describe('dashboard', () => {
       Ref: logicalIdOf('AWS::CloudWatch::Dashboard', 'MonitoringDashboard'),
     });
     expect(template.Outputs?.OnCallTopicArn?.Value).toEqual(topicRef());
+    expect(template.Outputs?.OnCallTicketTopicArn?.Value).toEqual(topicRef('TICKET'));
   });
 });
 

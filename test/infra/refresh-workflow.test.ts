@@ -197,7 +197,7 @@ describe('refresh workflow — state machine', () => {
     expect(catchers).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyOnCall' }]);
     const notify = states.NotifyOnCall as State & { ResultPath: unknown };
     expect(notify.Resource).toBe('arn:<Ref:AWS::Partition>:states:::sns:publish');
-    expect(notify.Parameters?.TopicArn).toBe(`<Ref:${idOf(stack, stack.onCall.topic)}>`);
+    expect(notify.Parameters?.TopicArn).toBe(`<Ref:${idOf(stack, stack.onCall.ticketTopic)}>`);
     expect(notify.Parameters?.['Message.$']).toMatch(
       /^States\.Format\('The scheduled ThroughLine token refresh .*', \$\.error\.Error, \$\.error\.Cause, \$\$\.Execution\.Id\)$/,
     );
@@ -218,7 +218,7 @@ describe('refresh workflow — state machine', () => {
         expect.objectContaining({ Action: 'lambda:InvokeFunction' }),
         expect.objectContaining({
           Action: 'sns:Publish',
-          Resource: { Ref: idOf(stack, stack.onCall.topic) },
+          Resource: { Ref: idOf(stack, stack.onCall.ticketTopic) },
         }),
         expect.objectContaining({
           Action: ['kms:Decrypt', 'kms:GenerateDataKey'],

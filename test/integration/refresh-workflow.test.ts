@@ -108,7 +108,7 @@ async function deployRefresh(fixture: RotationFixture, machineSuffix = ''): Prom
     'AWS::Partition': 'aws',
     'AWS::StackName': STACK_NAME,
     [`${idOf(stack, stack.mintToken.handler.function)}.Arn`]: `arn:aws:lambda:${MOTO_REGION}:${ACCOUNT}:function:${fixture.mintTokenFunctionName}`,
-    [idOf(stack, stack.onCall.topic)]: topicArn,
+    [idOf(stack, stack.onCall.ticketTopic)]: topicArn,
   };
   const definition = renderDefinition(definitionString, (reference) => {
     const value = references[reference];

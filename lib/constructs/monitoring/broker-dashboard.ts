@@ -1,7 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import type { MonitoringConfig } from '../../config/schema';
 import type { AlarmScopes } from './alarm-catalog';
 import { ContributorInsightsWidget } from './contributor-insights-widget';
 import type { LambdaMetrics } from './metric-factory';
@@ -9,8 +8,8 @@ import { RUNBOOK_DIRECTORY } from './runbooks';
 
 export interface BrokerDashboardProps {
   readonly dashboardName: string;
-  readonly config: MonitoringConfig;
-  readonly alarms: readonly cloudwatch.IAlarm[];
+  /** The alarms by catalogue id: the status widget shows them, graphs draw their thresholds. */
+  readonly alarms: Readonly<Record<string, cloudwatch.AlarmBase>>;
   readonly broker: AlarmScopes['broker'];
   readonly functions: Readonly<Record<string, LambdaMetrics>>;
   readonly api?: AlarmScopes['api'] & {
@@ -34,13 +33,22 @@ export class BrokerDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: BrokerDashboardProps) {
     super(scope, id);
-    const { broker, config, api, refreshWorkflow } = props;
+    const { broker, api, refreshWorkflow } = props;
     const graph = (
       title: string,
       left: cloudwatch.IMetric[],
       extra: Partial<cloudwatch.GraphWidgetProps> = {},
     ) => new cloudwatch.GraphWidget({ title, left, width: THIRD, height: HEIGHT, ...extra });
-    const line = (value: number, label: string, color = cloudwatch.Color.RED) => ({ value, label, color });
+    // A graph's threshold line is the alarm's own (Alarm.toAnnotation: its threshold and condition), so
+    // the two cannot drift apart; a graph whose alarm is not in this stack draws none.
+    const thresholdOf = (
+      id: string,
+      color: string = cloudwatch.Color.RED,
+    ): cloudwatch.HorizontalAnnotation[] => {
+      const alarm = props.alarms[id];
+      return alarm instanceof cloudwatch.Alarm ? [{ ...alarm.toAnnotation(), color }] : [];
+    };
+    const alarmList = Object.values(props.alarms);
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
@@ -59,9 +67,9 @@ export class BrokerDashboard extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarm status',
-        alarms: [...props.alarms],
+        alarms: alarmList,
         width: 24,
-        height: Math.max(3, Math.ceil(props.alarms.length / 4) + 1),
+        height: Math.max(3, Math.ceil(alarmList.length / 4) + 1),
         sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
       }),
     );
@@ -82,14 +90,12 @@ export class BrokerDashboard extends Construct {
       graph('Mint failures by reason', [broker.broker.mintFailuresByReason()]),
     );
 
-    const hourlyBudget =
-      config.thresholds.upstreamRequestsPerHour ?? Math.ceil(config.dailyUpstreamRequestBudget / 24);
     this.dashboard.addWidgets(
       graph(
         'Cached token: seconds to expiry',
         [broker.broker.cachedTokenSecondsToExpiry(refreshWorkflow?.refreshWindow)],
         {
-          leftAnnotations: [line(config.thresholds.tokenExpiryWarningSeconds, 'pages below this')],
+          leftAnnotations: thresholdOf('TokenNearExpiry'),
           leftYAxis: { min: 0 },
           width: QUARTER,
         },
@@ -98,13 +104,13 @@ export class BrokerDashboard extends Construct {
         'Token requests to ThroughLine per hour',
         [broker.broker.upstreamTokenRequests(Duration.hours(1))],
         {
-          leftAnnotations: [line(hourlyBudget, 'hourly pace of the daily budget', cloudwatch.Color.ORANGE)],
+          leftAnnotations: thresholdOf('UpstreamHourlyBurn', cloudwatch.Color.ORANGE),
           leftYAxis: { min: 0 },
           width: QUARTER,
         },
       ),
       graph('Credential age (days)', [broker.broker.credentialAgeDays()], {
-        leftAnnotations: [line(config.credentialMaxAgeDays, 'rotation policy')],
+        leftAnnotations: thresholdOf('CredentialAge'),
         leftYAxis: { min: 0 },
         width: QUARTER,
       }),
@@ -129,7 +135,7 @@ export class BrokerDashboard extends Construct {
           width: THIRD,
         }),
         graph('Token API latency (ms)', [api.api.latencyP50(), api.api.latencyP99()], {
-          leftAnnotations: [line(config.thresholds.apiP99LatencyMs, 'p99 alarm')],
+          leftAnnotations: thresholdOf('ApiLatencyP99'),
           leftYAxis: { min: 0 },
         }),
       );

@@ -153,15 +153,14 @@ export class BrokerMonitoring extends Construct {
       secretName: props.credentialStore.secret.secretName,
       readerRoleArns: () => props.credentialStore.allowedReaderRoleArns,
       readers: () => props.credentialStore.readers,
-      topic: onCall.topic,
+      topicFor: (severity) => onCall.topicFor(severity),
       deadLetterQueue: onCall.deliveryFailures,
       ...(config.runbookBaseUrl ? { runbookBaseUrl: config.runbookBaseUrl } : {}),
     });
 
     this.dashboard = new BrokerDashboard(this, 'Dashboard', {
       dashboardName: serviceName,
-      config,
-      alarms: Object.values(alarms),
+      alarms,
       broker: scopes.broker,
       functions: functionMetrics,
       ...(scopes.api && this.callerInsights
@@ -206,7 +205,7 @@ export class BrokerMonitoring extends Construct {
       actionsSuppressorExtensionPeriod: window,
       actionsEnabled: true,
     });
-    const action = new actions.SnsAction(props.onCall.topic);
+    const action = new actions.SnsAction(props.onCall.topicFor(spec.severity));
     composite.addAlarmAction(action);
     composite.addOkAction(action);
     return composite;
@@ -254,7 +253,7 @@ export class BrokerMonitoring extends Construct {
             comparisonOperator: spec.condition.comparison,
           });
     if (signalOnly) return alarm;
-    const action = new actions.SnsAction(props.onCall.topic);
+    const action = new actions.SnsAction(props.onCall.topicFor(spec.severity));
     alarm.addAlarmAction(action);
     alarm.addOkAction(action);
     return alarm;

@@ -160,7 +160,8 @@ export interface SecretAuditRulesProps {
   readonly readerRoleArns: () => readonly string[];
   /** The functions bound to those roles (read at synthesis too). */
   readonly readers: () => readonly CredentialReader[];
-  readonly topic: sns.ITopic;
+  /** Where a notification of each severity goes (OnCallTopic.topicFor). */
+  readonly topicFor: (severity: Severity) => sns.ITopic;
   readonly deadLetterQueue: sqs.IQueue;
   readonly runbookBaseUrl?: string;
 }
@@ -205,7 +206,7 @@ export class SecretAuditRules extends Construct {
       'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
     );
     this.unexpectedRead.addTarget(
-      new targets.SnsTopic(props.topic, {
+      new targets.SnsTopic(props.topicFor(read.severity), {
         deadLetterQueue: props.deadLetterQueue,
         message: events.RuleTargetInput.fromText(
           `${notificationHeadline(read, props.serviceName)} the ThroughLine credentials secret was read by ` +
@@ -236,7 +237,7 @@ export class SecretAuditRules extends Construct {
       }),
     });
     this.readerFunctionChanged.addTarget(
-      new targets.SnsTopic(props.topic, {
+      new targets.SnsTopic(props.topicFor(changed.severity), {
         deadLetterQueue: props.deadLetterQueue,
         message: events.RuleTargetInput.fromText(
           `${notificationHeadline(changed, props.serviceName)} ${field('$.detail.eventName')} on function ` +
@@ -254,7 +255,7 @@ export class SecretAuditRules extends Construct {
       eventPattern: rotationFailedPattern(secret),
     });
     this.rotationFailed.addTarget(
-      new targets.SnsTopic(props.topic, {
+      new targets.SnsTopic(props.topicFor(rotation.severity), {
         deadLetterQueue: props.deadLetterQueue,
         message: events.RuleTargetInput.fromText(
           `${notificationHeadline(rotation, props.serviceName)} Secrets Manager could not rotate the ThroughLine ` +
