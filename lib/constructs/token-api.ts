@@ -1,4 +1,4 @@
-import { Aws, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,9 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct, type IConstruct } from 'constructs';
 import type { ApiConfig } from '../config/schema';
 import { accessLogFormat } from './access-log-format';
+import { INVOKE, TOKEN_PATH, TokenApiResourcePolicy } from './token-api-resource-policy';
+
+export { TOKEN_PATH } from './token-api-resource-policy';
 
 export interface TokenApiProps {
   readonly config: ApiConfig;
@@ -22,13 +25,7 @@ export interface TokenApiProps {
 
 /** The one stage; part of every URL and of the ARN consumers are granted. */
 export const TOKEN_API_STAGE = 'v1';
-export const TOKEN_PATH = 'token';
 export const MIN_TTL_QUERY_PARAMETER = 'min_ttl';
-
-const INVOKE = 'execute-api:Invoke';
-/** Resource-policy shorthand that API Gateway expands to this API's ARNs. */
-const TOKEN_METHOD_RESOURCE = `execute-api:/*/GET/${TOKEN_PATH}`;
-const ANY_METHOD_RESOURCE = 'execute-api:/*';
 
 /**
  * The consumer API: `GET /token` on API Gateway (REST), authenticated with IAM (SigV4) on every
@@ -45,10 +42,8 @@ export class TokenApi extends Construct {
   readonly tokenMethod: apigateway.Method;
   readonly accessLogGroup: logs.LogGroup;
   readonly executionLogGroup: logs.LogGroup;
-  /** Principals named in the resource policy: configured ones and same-stack roles granted with grantGetToken. */
-  private readonly listedPrincipalArns: string[];
-  private readonly allowListedPrincipals: iam.PolicyStatement;
-  private readonly policyDocument = new iam.PolicyDocument();
+  /** The resource policy; same-stack roles granted with grantGetToken join its allow-list. */
+  private readonly resourcePolicy: TokenApiResourcePolicy;
 
   constructor(
     scope: Construct,
@@ -58,13 +53,7 @@ export class TokenApi extends Construct {
     super(scope, id);
     const { config } = props;
     const isPrivate = config.endpointType === 'PRIVATE';
-    this.listedPrincipalArns = [...config.allowedPrincipalArns];
-    this.allowListedPrincipals = new iam.PolicyStatement({
-      sid: 'AllowListedPrincipals',
-      actions: [INVOKE],
-      resources: [TOKEN_METHOD_RESOURCE],
-      principals: config.allowedPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)),
-    });
+    this.resourcePolicy = new TokenApiResourcePolicy(config);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       encryptionKey: props.key,
@@ -86,7 +75,7 @@ export class TokenApi extends Construct {
             ),
           }
         : { types: [apigateway.EndpointType.REGIONAL] },
-      policy: this.resourcePolicy(),
+      policy: this.resourcePolicy.document,
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
       // AWS::ApiGateway::Account is one setting per account and region ("AWS::ApiGateway::Account",
       // CloudFormation User Guide): each stack that sets it overwrites it. Off by default, so a stage
@@ -183,11 +172,7 @@ export class TokenApi extends Construct {
 
     this.node.addValidation({
       validate: () =>
-        !config.allowDeployingAccount &&
-        this.listedPrincipalArns.length +
-          config.allowedAccountIds.length +
-          config.allowedOrganizationIds.length ===
-          0
+        this.resourcePolicy.allowsNobody()
           ? [
               'TokenApi: the resource policy allows nobody; allow the deploying account or list principals, accounts or organisations',
             ]
@@ -226,114 +211,13 @@ export class TokenApi extends Construct {
       arn !== undefined &&
       (!Token.isUnresolved(arn) || Stack.of(principal as unknown as IConstruct) === Stack.of(this));
     if (nameable) {
-      // A statement needs at least one principal: it joins the policy with the first one.
-      if (this.listedPrincipalArns.length === 0)
-        this.policyDocument.addStatements(this.allowListedPrincipals);
-      this.listedPrincipalArns.push(arn);
-      this.allowListedPrincipals.addPrincipals(new iam.ArnPrincipal(arn));
+      this.resourcePolicy.allowPrincipal(arn);
     } else if (!this.props.config.allowDeployingAccount) {
       throw new Error(
         'TokenApi.grantGetToken: this principal is not in the API stack, so it cannot be added to the resource policy; list its ARN in api.allowedPrincipalArns (or set api.allowDeployingAccount to true for same-account principals)',
       );
     }
     return iam.Grant.addToPrincipal({ grantee, actions: [INVOKE], resourceArns: [this.tokenInvokeArn] });
-  }
-
-  private resourcePolicy(): iam.PolicyDocument {
-    const { config } = this.props;
-    const document = this.policyDocument;
-    if (config.allowDeployingAccount) {
-      document.addStatements(
-        new iam.PolicyStatement({
-          sid: 'AllowDeployingAccountPrincipalsWithIamGrant',
-          actions: [INVOKE],
-          resources: [TOKEN_METHOD_RESOURCE],
-          principals: [new iam.AccountPrincipal(Aws.ACCOUNT_ID)],
-        }),
-      );
-    }
-    if (config.allowedAccountIds.length > 0) {
-      document.addStatements(
-        new iam.PolicyStatement({
-          sid: 'AllowListedAccountsPrincipalsWithIamGrant',
-          actions: [INVOKE],
-          resources: [TOKEN_METHOD_RESOURCE],
-          principals: config.allowedAccountIds.map((account) => new iam.AccountPrincipal(account)),
-        }),
-      );
-    }
-    if (this.listedPrincipalArns.length > 0) document.addStatements(this.allowListedPrincipals);
-    if (config.allowedOrganizationIds.length > 0) {
-      document.addStatements(
-        new iam.PolicyStatement({
-          sid: 'AllowListedOrganizations',
-          actions: [INVOKE],
-          resources: [TOKEN_METHOD_RESOURCE],
-          principals: [new iam.AnyPrincipal()],
-          // Not for the deploying account: there, an allow for "*" would need no IAM grant at all.
-          conditions: {
-            StringEquals: { 'aws:PrincipalOrgID': config.allowedOrganizationIds },
-            StringNotEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID },
-          },
-        }),
-      );
-    }
-
-    // Denied unless the caller matches at least one allowed list (the conditions of a statement AND together).
-    const accounts = [...(config.allowDeployingAccount ? [Aws.ACCOUNT_ID] : []), ...config.allowedAccountIds];
-    const notListed: Record<string, unknown> = {};
-    const stringNotEquals: Record<string, unknown> = {};
-    if (accounts.length > 0) stringNotEquals['aws:PrincipalAccount'] = accounts;
-    if (config.allowedOrganizationIds.length > 0)
-      stringNotEquals['aws:PrincipalOrgID'] = config.allowedOrganizationIds;
-    if (Object.keys(stringNotEquals).length > 0) notListed.StringNotEquals = stringNotEquals;
-    notListed.ArnNotEquals = Lazy.any({
-      produce: () =>
-        this.listedPrincipalArns.length > 0
-          ? { 'aws:PrincipalArn': [...this.listedPrincipalArns] }
-          : undefined,
-    });
-    document.addStatements(
-      new iam.PolicyStatement({
-        sid: 'DenyEveryoneNotListed',
-        effect: iam.Effect.DENY,
-        actions: [INVOKE],
-        resources: [ANY_METHOD_RESOURCE],
-        principals: [new iam.AnyPrincipal()],
-        conditions: notListed,
-      }),
-    );
-    if (!config.allowDeployingAccount && config.allowedOrganizationIds.length > 0) {
-      // The organisation includes the deploying account, whose principals need no resource-policy
-      // allow (an IAM grant suffices within an account): keep them out unless named.
-      const unlessNamed: Record<string, unknown> = {
-        StringEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID },
-      };
-      unlessNamed.ArnNotEquals = notListed.ArnNotEquals;
-      document.addStatements(
-        new iam.PolicyStatement({
-          sid: 'DenyDeployingAccountUnlessNamed',
-          effect: iam.Effect.DENY,
-          actions: [INVOKE],
-          resources: [ANY_METHOD_RESOURCE],
-          principals: [new iam.AnyPrincipal()],
-          conditions: unlessNamed,
-        }),
-      );
-    }
-    if (config.endpointType === 'PRIVATE') {
-      document.addStatements(
-        new iam.PolicyStatement({
-          sid: 'DenyOutsideListedVpcEndpoints',
-          effect: iam.Effect.DENY,
-          actions: [INVOKE],
-          resources: [ANY_METHOD_RESOURCE],
-          principals: [new iam.AnyPrincipal()],
-          conditions: { StringNotEquals: { 'aws:SourceVpce': config.vpcEndpointIds } },
-        }),
-      );
-    }
-    return document;
   }
 }
 
