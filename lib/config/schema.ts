@@ -19,66 +19,118 @@ const millis = (min: number, max: number) =>
     .min(min, { error: `must be at least ${min} ms` })
     .max(max, { error: `must be at most ${max} ms` });
 
-export const upstreamSchema = z.strictObject({
-  /** ThroughLine's OAuth 2.0 token endpoint. Must be https. */
-  tokenUrl: z
-    .url({ error: 'must be an absolute URL such as https://api.findahelpline.com/oauth/token' })
-    .refine((u) => u.startsWith('https://'), {
-      error:
-        'must use https:// — the client secret travels in this request (ThroughLine: "Use HTTPS for all API calls")',
-    })
-    .default('https://api.findahelpline.com/oauth/token'),
-  /** How the client authenticates at the token endpoint (RFC 6749 §2.3.1). */
-  clientAuthentication: z
-    .enum(['client_secret_post', 'client_secret_basic'], {
-      error: 'must be "client_secret_post" (ThroughLine\'s documented method) or "client_secret_basic"',
-    })
-    .default('client_secret_post'),
-  /** Optional OAuth scope; ThroughLine documents none. */
-  scope: z
-    .string()
-    .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, {
-      error: 'must be space-separated scope tokens (RFC 6749 §3.3), or omitted',
-    })
-    .optional(),
-  /** Timeout of one token request. */
-  requestTimeoutMs: millis(500, 30_000).default(5_000),
-  /** Total time one mint may spend on attempts and backoff together. */
-  totalBudgetMs: millis(1_000, 120_000).default(20_000),
-  /** Attempts per mint, the first included. */
-  maxAttempts: z
-    .number()
-    .int()
-    .min(1, { error: 'must be at least 1 (the first attempt)' })
-    .max(10, { error: 'must be at most 10: more burns the daily quota' })
-    .default(4),
-  /** Full-jitter exponential backoff: base and cap of the delay between attempts. */
-  backoffBaseMs: millis(10, 10_000).default(200),
-  backoffCapMs: millis(100, 60_000).default(5_000),
-});
+/**
+ * Rules across fields run only on a section (or stage) whose fields are all valid, so a rule never
+ * reports a consequence of a value already reported as wrong (zod 4 runs object refinements despite
+ * non-aborting field issues unless told otherwise: `when`).
+ */
+const ONLY_WHEN_FIELDS_VALID = {
+  when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0,
+};
+
+/** Adds "must be at least <other>" at `path` when `value` is below `minimum` (a cap below its base, …). */
+function atLeast(
+  ctx: z.RefinementCtx,
+  value: number,
+  minimum: number,
+  path: string[],
+  minimumName: string,
+): void {
+  if (value < minimum) ctx.addIssue({ code: 'custom', path, message: `must be at least ${minimumName}` });
+}
+
+/**
+ * Seconds a token of the default lifetime has left at its refresh point: the same arithmetic as the
+ * runtime's refreshAtFor(), so synth and runtime agree to the second.
+ */
+export function refreshHeadroomSeconds(token: {
+  defaultLifetimeSeconds: number;
+  refreshAtFraction: number;
+}): number {
+  return token.defaultLifetimeSeconds - Math.floor(token.defaultLifetimeSeconds * token.refreshAtFraction);
+}
+
+export const upstreamSchema = z
+  .strictObject({
+    /** ThroughLine's OAuth 2.0 token endpoint. Must be https. */
+    tokenUrl: z
+      .url({ error: 'must be an absolute URL such as https://api.findahelpline.com/oauth/token' })
+      .refine((u) => u.startsWith('https://'), {
+        error:
+          'must use https:// — the client secret travels in this request (ThroughLine: "Use HTTPS for all API calls")',
+      })
+      .default('https://api.findahelpline.com/oauth/token'),
+    /** How the client authenticates at the token endpoint (RFC 6749 §2.3.1). */
+    clientAuthentication: z
+      .enum(['client_secret_post', 'client_secret_basic'], {
+        error: 'must be "client_secret_post" (ThroughLine\'s documented method) or "client_secret_basic"',
+      })
+      .default('client_secret_post'),
+    /** Optional OAuth scope; ThroughLine documents none. */
+    scope: z
+      .string()
+      .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, {
+        error: 'must be space-separated scope tokens (RFC 6749 §3.3), or omitted',
+      })
+      .optional(),
+    /** Timeout of one token request. */
+    requestTimeoutMs: millis(500, 30_000).default(5_000),
+    /** Total time one mint may spend on attempts and backoff together. */
+    totalBudgetMs: millis(1_000, 120_000).default(20_000),
+    /** Attempts per mint, the first included. */
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1, { error: 'must be at least 1 (the first attempt)' })
+      .max(10, { error: 'must be at most 10: more burns the daily quota' })
+      .default(4),
+    /** Full-jitter exponential backoff: base and cap of the delay between attempts. */
+    backoffBaseMs: millis(10, 10_000).default(200),
+    backoffCapMs: millis(100, 60_000).default(5_000),
+  })
+  .superRefine((upstream, ctx) => {
+    atLeast(ctx, upstream.backoffCapMs, upstream.backoffBaseMs, ['backoffCapMs'], 'upstream.backoffBaseMs');
+    if (upstream.totalBudgetMs < upstream.requestTimeoutMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['totalBudgetMs'],
+        message: 'must be at least upstream.requestTimeoutMs, or not even one attempt fits',
+      });
+    }
+  }, ONLY_WHEN_FIELDS_VALID);
 
 /**
  * The fleet-wide upstream gate (lambda/core/gate/): when ThroughLine may be asked next, for every
  * caller. ThroughLine's quota (~1,000 calls a day per customer, across all its applications) is the
  * scarce resource; these bound what an outage, a throttle or a misbehaving caller can spend.
  */
-export const gateSchema = z.strictObject({
-  /** First wait after a failed token request; it doubles per consecutive failure (equal jitter) up to the cap. */
-  backoffBaseSeconds: seconds(1, 300).default(5),
-  /** Longest wait between probes while ThroughLine keeps failing: at the cap (equal jitter: 50–100 % of it), 24 requests an hour at most. */
-  backoffCapSeconds: seconds(10, 3_600).default(300),
-  /** Wait after invalid_client before the same credentials are tried again (new credentials are tried at once). */
-  credentialsRejectedWaitSeconds: seconds(60, 86_400).default(900),
-  /** A Retry-After above this is honoured only this long. */
-  maxRetryAfterSeconds: seconds(60, 7 * 86_400).default(86_400),
-  /** Hard limit of token requests to ThroughLine in any rolling 24 hours (normal use is ~30). At it, nothing calls ThroughLine. */
-  dailyRequestBudget: z
-    .number({ error: 'must be a whole number' })
-    .int({ error: 'must be a whole number' })
-    .min(5, { error: 'must be at least 5' })
-    .max(1_000, { error: "must be at most 1000: ThroughLine's whole daily allowance per customer" })
-    .default(200),
-});
+export const gateSchema = z
+  .strictObject({
+    /** First wait after a failed token request; it doubles per consecutive failure (equal jitter) up to the cap. */
+    backoffBaseSeconds: seconds(1, 300).default(5),
+    /** Longest wait between probes while ThroughLine keeps failing: at the cap (equal jitter: 50–100 % of it), 24 requests an hour at most. */
+    backoffCapSeconds: seconds(10, 3_600).default(300),
+    /** Wait after invalid_client before the same credentials are tried again (new credentials are tried at once). */
+    credentialsRejectedWaitSeconds: seconds(60, 86_400).default(900),
+    /** A Retry-After above this is honoured only this long. */
+    maxRetryAfterSeconds: seconds(60, 7 * 86_400).default(86_400),
+    /** Hard limit of token requests to ThroughLine in any rolling 24 hours (normal use is ~30). At it, nothing calls ThroughLine. */
+    dailyRequestBudget: z
+      .number({ error: 'must be a whole number' })
+      .int({ error: 'must be a whole number' })
+      .min(5, { error: 'must be at least 5' })
+      .max(1_000, { error: "must be at most 1000: ThroughLine's whole daily allowance per customer" })
+      .default(200),
+  })
+  .superRefine((gate, ctx) => {
+    atLeast(
+      ctx,
+      gate.backoffCapSeconds,
+      gate.backoffBaseSeconds,
+      ['backoffCapSeconds'],
+      'gate.backoffBaseSeconds',
+    );
+  }, ONLY_WHEN_FIELDS_VALID);
 
 /** mint-token's deployment. */
 export const mintTokenSchema = z.strictObject({
@@ -95,22 +147,41 @@ export const mintTokenSchema = z.strictObject({
     .optional(),
 });
 
-export const tokenSchema = z.strictObject({
-  /** Lifetime assumed when the response has no usable expires_in (ThroughLine does not document it). */
-  defaultLifetimeSeconds: seconds(60, 86_400).default(3_600),
-  /** expires_in above this is capped: a token claimed to live for years is treated as living this long. */
-  maxLifetimeSeconds: seconds(60, 7 * 86_400).default(86_400),
-  /** A token is fresh until this fraction of its lifetime has passed; then it is refreshed. */
-  refreshAtFraction: z
-    .number({ error: 'must be a number between 0 and 1' })
-    .gt(0, { error: 'must be greater than 0' })
-    .lt(1, { error: 'must be less than 1: refreshing at or after expiry means serving expired tokens' })
-    .default(0.75),
-  /** Least remaining lifetime a served token has unless the caller asks for more. */
-  minTtlSeconds: seconds(0, 3_600).default(60),
-  /** Most remaining lifetime a caller may demand with min_ttl. */
-  maxMinTtlSeconds: seconds(1, 3_600).default(900),
-});
+export const tokenSchema = z
+  .strictObject({
+    /** Lifetime assumed when the response has no usable expires_in (ThroughLine does not document it). */
+    defaultLifetimeSeconds: seconds(60, 86_400).default(3_600),
+    /** expires_in above this is capped: a token claimed to live for years is treated as living this long. */
+    maxLifetimeSeconds: seconds(60, 7 * 86_400).default(86_400),
+    /** A token is fresh until this fraction of its lifetime has passed; then it is refreshed. */
+    refreshAtFraction: z
+      .number({ error: 'must be a number between 0 and 1' })
+      .gt(0, { error: 'must be greater than 0' })
+      .lt(1, { error: 'must be less than 1: refreshing at or after expiry means serving expired tokens' })
+      .default(0.75),
+    /** Least remaining lifetime a served token has unless the caller asks for more. */
+    minTtlSeconds: seconds(0, 3_600).default(60),
+    /** Most remaining lifetime a caller may demand with min_ttl. */
+    maxMinTtlSeconds: seconds(1, 3_600).default(900),
+  })
+  .superRefine((token, ctx) => {
+    const headroom = refreshHeadroomSeconds(token);
+    if (token.minTtlSeconds >= headroom) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minTtlSeconds'],
+        message: `must be below the ${headroom} s a token has left at its refresh point (defaultLifetimeSeconds × (1 − refreshAtFraction)); lower minTtlSeconds or refresh earlier`,
+      });
+    }
+    atLeast(ctx, token.maxMinTtlSeconds, token.minTtlSeconds, ['maxMinTtlSeconds'], 'token.minTtlSeconds');
+    atLeast(
+      ctx,
+      token.maxLifetimeSeconds,
+      token.defaultLifetimeSeconds,
+      ['maxLifetimeSeconds'],
+      'token.defaultLifetimeSeconds',
+    );
+  }, ONLY_WHEN_FIELDS_VALID);
 
 const count = (min: number, max: number) =>
   z
@@ -211,7 +282,7 @@ export const monitoringSchema = z.strictObject({
   dailyUpstreamRequestBudget: count(10, 10_000_000).default(1_000),
   /** Credentials older than this (days since the current version was stored) raise a ticket to rotate them. */
   credentialMaxAgeDays: count(1, 3_650).default(90),
-  thresholds: monitoringThresholdsSchema.default(monitoringThresholdsSchema.parse({})),
+  thresholds: monitoringThresholdsSchema.prefault({}),
   /**
    * Create a minimal CloudTrail trail (management events, this region, encrypted bucket) for this
    * broker. The secret-audit rules see CloudTrail events only where a trail with logging on exists;
@@ -242,108 +313,177 @@ const principalArn = z
     },
   );
 
-export const apiSchema = z.strictObject({
-  /**
-   * REGIONAL: reachable from anywhere, by IAM-authenticated principals the resource policy allows.
-   * PRIVATE: reachable only through the listed interface VPC endpoints (execute-api).
-   */
-  endpointType: z
-    .enum(['REGIONAL', 'PRIVATE'], { error: 'must be "REGIONAL" (default) or "PRIVATE"' })
-    .default('REGIONAL'),
-  /** Interface VPC endpoints (com.amazonaws.<region>.execute-api) a PRIVATE API accepts calls through. */
-  vpcEndpointIds: z
-    .array(
-      z.string().regex(/^vpce-[0-9a-f]{8,17}$/, {
-        error: 'must be a VPC endpoint id such as vpce-0123456789abcdef0',
-      }),
-    )
-    .default([]),
-  /**
-   * Principals of the deploying account may call the API if they also hold an IAM policy allowing
-   * execute-api:Invoke on it (the resource policy delegates to the account; nothing is open by itself).
-   */
-  allowDeployingAccount: z.boolean({ error: 'must be true or false' }).default(true),
-  /** IAM roles/users (any account) the resource policy allows by name. Cross-account ones also need an IAM grant at home. */
-  allowedPrincipalArns: z.array(principalArn).default([]),
-  /** Other accounts whose principals may call the API when their own IAM policies allow it. */
-  allowedAccountIds: z.array(accountId).default([]),
-  /** AWS Organizations ids (o-…) whose accounts' principals may call the API. */
-  allowedOrganizationIds: z
-    .array(
-      z
-        .string()
-        .regex(/^o-[a-z0-9]{10,32}$/, { error: 'must be an AWS Organizations id such as o-a1b2c3d4e5' }),
-    )
-    .default([]),
-  /**
-   * API Gateway writes REST API logs through one role per account and region (AWS::ApiGateway::Account,
-   * "CloudWatch log role ARN" in the API Gateway settings). false (default): the account already has one
-   * — check with `aws apigateway get-account` (a `cloudwatchRoleArn` in the answer) or
-   * `npm run broker -- preflight`; without it the stage's logging setting fails to deploy. true: this
-   * stack creates the role and registers it, overwriting whatever was registered; both are kept when the
-   * stack is deleted (other APIs of the account may log through them) — delete them by hand.
-   */
-  createAccountLoggingRole: z.boolean({ error: 'must be true or false' }).default(false),
-  /** Optional AWS WAF web ACL (regional) to associate with the API stage. */
-  webAclArn: z
-    .string()
-    .regex(/^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[\w-]+\/[\w-]+$/, {
-      error:
-        'must be a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>)',
-    })
-    .optional(),
-  /** Stage throttling: steady requests per second and burst, across all callers. */
-  throttlingRateLimit: z
-    .number({ error: 'must be a number of requests per second' })
-    .min(1, { error: 'must be at least 1 request per second' })
-    .max(10_000, { error: 'must be at most 10000 requests per second' })
-    .default(20),
-  throttlingBurstLimit: z
-    .number({ error: 'must be a whole number of requests' })
-    .int({ error: 'must be a whole number of requests' })
-    .min(1, { error: 'must be at least 1' })
-    .max(5_000, { error: 'must be at most 5000' })
-    .default(40),
-  /**
-   * How long a serve-token instance may answer from its in-memory copy before re-reading the shared
-   * cache: the bound on how long a refresh, rotation or flush takes to reach every instance.
-   */
-  l1MaxAgeSeconds: seconds(1, 300).default(30),
-  /**
-   * Time one token request may spend (cache reads, waiting for a mint): the longest a caller waits
-   * for an answer, outages included (a 503 with Retry-After beats a long wait). Below API Gateway's 29 s limit.
-   */
-  requestBudgetMs: millis(1_000, 25_000).default(4_000),
-  /** Retry-After of a 503 caused by a transient failure (upstream down, mint throttled past the budget). */
-  retryAfterSeconds: seconds(1, 300).default(5),
-  /** Backoff (equal jitter) between re-reads of the cache while another instance's mint is in progress. */
-  mintThrottleBackoffBaseMs: millis(10, 5_000).default(100),
-  mintThrottleBackoffCapMs: millis(10, 10_000).default(1_000),
-});
+export const apiSchema = z
+  .strictObject({
+    /**
+     * REGIONAL: reachable from anywhere, by IAM-authenticated principals the resource policy allows.
+     * PRIVATE: reachable only through the listed interface VPC endpoints (execute-api).
+     */
+    endpointType: z
+      .enum(['REGIONAL', 'PRIVATE'], { error: 'must be "REGIONAL" (default) or "PRIVATE"' })
+      .default('REGIONAL'),
+    /** Interface VPC endpoints (com.amazonaws.<region>.execute-api) a PRIVATE API accepts calls through. */
+    vpcEndpointIds: z
+      .array(
+        z.string().regex(/^vpce-[0-9a-f]{8,17}$/, {
+          error: 'must be a VPC endpoint id such as vpce-0123456789abcdef0',
+        }),
+      )
+      .default([]),
+    /**
+     * Principals of the deploying account may call the API if they also hold an IAM policy allowing
+     * execute-api:Invoke on it (the resource policy delegates to the account; nothing is open by itself).
+     */
+    allowDeployingAccount: z.boolean({ error: 'must be true or false' }).default(true),
+    /** IAM roles/users (any account) the resource policy allows by name. Cross-account ones also need an IAM grant at home. */
+    allowedPrincipalArns: z.array(principalArn).default([]),
+    /** Other accounts whose principals may call the API when their own IAM policies allow it. */
+    allowedAccountIds: z.array(accountId).default([]),
+    /** AWS Organizations ids (o-…) whose accounts' principals may call the API. */
+    allowedOrganizationIds: z
+      .array(
+        z
+          .string()
+          .regex(/^o-[a-z0-9]{10,32}$/, { error: 'must be an AWS Organizations id such as o-a1b2c3d4e5' }),
+      )
+      .default([]),
+    /**
+     * API Gateway writes REST API logs through one role per account and region (AWS::ApiGateway::Account,
+     * "CloudWatch log role ARN" in the API Gateway settings). false (default): the account already has one
+     * — check with `aws apigateway get-account` (a `cloudwatchRoleArn` in the answer) or
+     * `npm run broker -- preflight`; without it the stage's logging setting fails to deploy. true: this
+     * stack creates the role and registers it, overwriting whatever was registered; both are kept when the
+     * stack is deleted (other APIs of the account may log through them) — delete them by hand.
+     */
+    createAccountLoggingRole: z.boolean({ error: 'must be true or false' }).default(false),
+    /** Optional AWS WAF web ACL (regional) to associate with the API stage. */
+    webAclArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/[\w-]+\/[\w-]+$/, {
+        error:
+          'must be a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>)',
+      })
+      .optional(),
+    /** Stage throttling: steady requests per second and burst, across all callers. */
+    throttlingRateLimit: z
+      .number({ error: 'must be a number of requests per second' })
+      .min(1, { error: 'must be at least 1 request per second' })
+      .max(10_000, { error: 'must be at most 10000 requests per second' })
+      .default(20),
+    throttlingBurstLimit: z
+      .number({ error: 'must be a whole number of requests' })
+      .int({ error: 'must be a whole number of requests' })
+      .min(1, { error: 'must be at least 1' })
+      .max(5_000, { error: 'must be at most 5000' })
+      .default(40),
+    /**
+     * How long a serve-token instance may answer from its in-memory copy before re-reading the shared
+     * cache: the bound on how long a refresh, rotation or flush takes to reach every instance.
+     */
+    l1MaxAgeSeconds: seconds(1, 300).default(30),
+    /**
+     * Time one token request may spend (cache reads, waiting for a mint): the longest a caller waits
+     * for an answer, outages included (a 503 with Retry-After beats a long wait). Below API Gateway's 29 s limit.
+     */
+    requestBudgetMs: millis(1_000, 25_000).default(4_000),
+    /** Retry-After of a 503 caused by a transient failure (upstream down, mint throttled past the budget). */
+    retryAfterSeconds: seconds(1, 300).default(5),
+    /** Backoff (equal jitter) between re-reads of the cache while another instance's mint is in progress. */
+    mintThrottleBackoffBaseMs: millis(10, 5_000).default(100),
+    mintThrottleBackoffCapMs: millis(10, 10_000).default(1_000),
+  })
+  .superRefine((api, ctx) => {
+    if (api.endpointType === 'PRIVATE' && api.vpcEndpointIds.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['vpcEndpointIds'],
+        message:
+          'a PRIVATE API needs at least one interface VPC endpoint (execute-api) id, e.g. ["vpce-0123456789abcdef0"], or set endpointType "REGIONAL"',
+      });
+    }
+    if (api.endpointType === 'REGIONAL' && api.vpcEndpointIds.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['vpcEndpointIds'],
+        message:
+          'VPC endpoint ids only apply to a PRIVATE API: set api.endpointType to "PRIVATE" or remove them',
+      });
+    }
+    if (
+      !api.allowDeployingAccount &&
+      api.allowedPrincipalArns.length + api.allowedAccountIds.length + api.allowedOrganizationIds.length === 0
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowDeployingAccount'],
+        message:
+          'with allowDeployingAccount false nobody could call the API: list allowedPrincipalArns, allowedAccountIds or allowedOrganizationIds, or set it to true',
+      });
+    }
+    for (const [key, list] of [
+      ['allowedPrincipalArns', api.allowedPrincipalArns],
+      ['allowedAccountIds', api.allowedAccountIds],
+      ['allowedOrganizationIds', api.allowedOrganizationIds],
+      ['vpcEndpointIds', api.vpcEndpointIds],
+    ] as const) {
+      const duplicates = list.filter((v, i) => list.indexOf(v) !== i);
+      if (duplicates.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `lists ${[...new Set(duplicates)].join(', ')} more than once; list each once`,
+        });
+      }
+    }
+    atLeast(
+      ctx,
+      api.throttlingBurstLimit,
+      api.throttlingRateLimit,
+      ['throttlingBurstLimit'],
+      'api.throttlingRateLimit',
+    );
+    atLeast(
+      ctx,
+      api.mintThrottleBackoffCapMs,
+      api.mintThrottleBackoffBaseMs,
+      ['mintThrottleBackoffCapMs'],
+      'api.mintThrottleBackoffBaseMs',
+    );
+  }, ONLY_WHEN_FIELDS_VALID);
 
-export const refreshSchema = z.strictObject({
-  /**
-   * Minutes between runs of the scheduled refresh workflow. Each run mints only when the cached
-   * token is past its refresh point, so a short rate costs Step Functions transitions, not
-   * ThroughLine quota. Must leave at least one run inside every refresh window (see superRefine).
-   */
-  scheduleRateMinutes: z
-    .number({ error: 'must be a number of minutes' })
-    .int({ error: 'must be a whole number of minutes' })
-    .min(1, { error: 'must be at least 1 minute (EventBridge Scheduler rate granularity)' })
-    .max(1_440, { error: 'must be at most 1440 minutes (one day)' })
-    .default(5),
-  /** Attempts of the refresh step on transient errors (Step Functions Retry), the first included. */
-  maxAttempts: z
-    .number()
-    .int()
-    .min(1, { error: 'must be at least 1 (the first attempt)' })
-    .max(10, { error: 'must be at most 10' })
-    .default(4),
-  /** First retry delay; it doubles per retry, capped by maxRetryDelaySeconds, with full jitter. */
-  retryIntervalSeconds: seconds(1, 300).default(5),
-  maxRetryDelaySeconds: seconds(1, 900).default(60),
-});
+export const refreshSchema = z
+  .strictObject({
+    /**
+     * Minutes between runs of the scheduled refresh workflow. Each run mints only when the cached
+     * token is past its refresh point, so a short rate costs Step Functions transitions, not
+     * ThroughLine quota. Must leave at least one run inside every refresh window (see superRefine).
+     */
+    scheduleRateMinutes: z
+      .number({ error: 'must be a number of minutes' })
+      .int({ error: 'must be a whole number of minutes' })
+      .min(1, { error: 'must be at least 1 minute (EventBridge Scheduler rate granularity)' })
+      .max(1_440, { error: 'must be at most 1440 minutes (one day)' })
+      .default(5),
+    /** Attempts of the refresh step on transient errors (Step Functions Retry), the first included. */
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1, { error: 'must be at least 1 (the first attempt)' })
+      .max(10, { error: 'must be at most 10' })
+      .default(4),
+    /** First retry delay; it doubles per retry, capped by maxRetryDelaySeconds, with full jitter. */
+    retryIntervalSeconds: seconds(1, 300).default(5),
+    maxRetryDelaySeconds: seconds(1, 900).default(60),
+  })
+  .superRefine((refresh, ctx) => {
+    atLeast(
+      ctx,
+      refresh.maxRetryDelaySeconds,
+      refresh.retryIntervalSeconds,
+      ['maxRetryDelaySeconds'],
+      'refresh.retryIntervalSeconds',
+    );
+  }, ONLY_WHEN_FIELDS_VALID);
 
 export const stageSchema = z
   .strictObject({
@@ -373,40 +513,18 @@ export const stageSchema = z
         },
       )
       .default(90),
-    upstream: upstreamSchema.default(upstreamSchema.parse({})),
-    gate: gateSchema.default(gateSchema.parse({})),
-    mintToken: mintTokenSchema.default(mintTokenSchema.parse({})),
-    token: tokenSchema.default(tokenSchema.parse({})),
-    monitoring: monitoringSchema.default(monitoringSchema.parse({})),
-    api: apiSchema.default(apiSchema.parse({})),
-    refresh: refreshSchema.default(refreshSchema.parse({})),
+    upstream: upstreamSchema.prefault({}),
+    gate: gateSchema.prefault({}),
+    mintToken: mintTokenSchema.prefault({}),
+    token: tokenSchema.prefault({}),
+    monitoring: monitoringSchema.prefault({}),
+    api: apiSchema.prefault({}),
+    refresh: refreshSchema.prefault({}),
   })
+  // Only the rules that span sections; each section checks its own (above).
   .superRefine((stage, ctx) => {
-    const { token, upstream, refresh } = stage;
-    // Same arithmetic as the runtime's refreshAtFor(), so synth and runtime agree to the second.
-    const headroom =
-      token.defaultLifetimeSeconds - Math.floor(token.defaultLifetimeSeconds * token.refreshAtFraction);
-    if (token.minTtlSeconds >= headroom) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['token', 'minTtlSeconds'],
-        message: `must be below the ${headroom} s a token has left at its refresh point (defaultLifetimeSeconds × (1 − refreshAtFraction)); lower minTtlSeconds or refresh earlier`,
-      });
-    }
-    if (token.maxMinTtlSeconds < token.minTtlSeconds) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['token', 'maxMinTtlSeconds'],
-        message: 'must be at least token.minTtlSeconds',
-      });
-    }
-    if (token.maxLifetimeSeconds < token.defaultLifetimeSeconds) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['token', 'maxLifetimeSeconds'],
-        message: 'must be at least token.defaultLifetimeSeconds',
-      });
-    }
+    const { token, refresh } = stage;
+    const headroom = refreshHeadroomSeconds(token);
     const { tokenExpiryWarningSeconds } = stage.monitoring.thresholds;
     if (tokenExpiryWarningSeconds >= headroom) {
       ctx.addIssue({
@@ -422,13 +540,6 @@ export const stageSchema = z
         message: `must be above token.minTtlSeconds (${token.minTtlSeconds} s), or on-call hears only after callers stopped getting tokens`,
       });
     }
-    if (upstream.backoffCapMs < upstream.backoffBaseMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['upstream', 'backoffCapMs'],
-        message: 'must be at least upstream.backoffBaseMs',
-      });
-    }
     // A token stops being fresh at its refresh point and stops being servable minTtlSeconds before
     // expiry; a scheduled run must fall between the two, or tokens expire unrefreshed between runs.
     const refreshWindow = headroom - token.minTtlSeconds;
@@ -440,93 +551,14 @@ export const stageSchema = z
         message: `every ${refresh.scheduleRateMinutes} min (${refresh.scheduleRateMinutes * 60} s) is not more often than the ${Math.max(0, refreshWindow)} s between a token's refresh point and the moment it stops being servable (token.defaultLifetimeSeconds × (1 − token.refreshAtFraction) − token.minTtlSeconds), so a token could expire between two runs; ${fitting >= 1 ? `run at most every ${fitting} min` : 'lengthen the refresh window'} or lower token.refreshAtFraction`,
       });
     }
-    if (refresh.maxRetryDelaySeconds < refresh.retryIntervalSeconds) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['refresh', 'maxRetryDelaySeconds'],
-        message: 'must be at least refresh.retryIntervalSeconds',
-      });
-    }
-    const { gate } = stage;
-    if (gate.backoffCapSeconds < gate.backoffBaseSeconds) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gate', 'backoffCapSeconds'],
-        message: 'must be at least gate.backoffBaseSeconds',
-      });
-    }
-    if (gate.dailyRequestBudget > stage.monitoring.dailyUpstreamRequestBudget) {
+    if (stage.gate.dailyRequestBudget > stage.monitoring.dailyUpstreamRequestBudget) {
       ctx.addIssue({
         code: 'custom',
         path: ['gate', 'dailyRequestBudget'],
         message: `must be at most monitoring.dailyUpstreamRequestBudget (${stage.monitoring.dailyUpstreamRequestBudget}, ThroughLine's daily allowance): the broker must stop before ThroughLine does`,
       });
     }
-    if (upstream.totalBudgetMs < upstream.requestTimeoutMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['upstream', 'totalBudgetMs'],
-        message: 'must be at least upstream.requestTimeoutMs, or not even one attempt fits',
-      });
-    }
-    const { api } = stage;
-    if (api.endpointType === 'PRIVATE' && api.vpcEndpointIds.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['api', 'vpcEndpointIds'],
-        message:
-          'a PRIVATE API needs at least one interface VPC endpoint (execute-api) id, e.g. ["vpce-0123456789abcdef0"], or set endpointType "REGIONAL"',
-      });
-    }
-    if (api.endpointType === 'REGIONAL' && api.vpcEndpointIds.length > 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['api', 'vpcEndpointIds'],
-        message:
-          'VPC endpoint ids only apply to a PRIVATE API: set api.endpointType to "PRIVATE" or remove them',
-      });
-    }
-    if (
-      !api.allowDeployingAccount &&
-      api.allowedPrincipalArns.length + api.allowedAccountIds.length + api.allowedOrganizationIds.length === 0
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['api', 'allowDeployingAccount'],
-        message:
-          'with allowDeployingAccount false nobody could call the API: list allowedPrincipalArns, allowedAccountIds or allowedOrganizationIds, or set it to true',
-      });
-    }
-    for (const [key, list] of [
-      ['allowedPrincipalArns', api.allowedPrincipalArns],
-      ['allowedAccountIds', api.allowedAccountIds],
-      ['allowedOrganizationIds', api.allowedOrganizationIds],
-      ['vpcEndpointIds', api.vpcEndpointIds],
-    ] as const) {
-      const duplicates = list.filter((v, i) => list.indexOf(v) !== i);
-      if (duplicates.length > 0) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['api', key],
-          message: `lists ${[...new Set(duplicates)].join(', ')} more than once; list each once`,
-        });
-      }
-    }
-    if (api.throttlingBurstLimit < api.throttlingRateLimit) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['api', 'throttlingBurstLimit'],
-        message: 'must be at least api.throttlingRateLimit',
-      });
-    }
-    if (api.mintThrottleBackoffCapMs < api.mintThrottleBackoffBaseMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['api', 'mintThrottleBackoffCapMs'],
-        message: 'must be at least api.mintThrottleBackoffBaseMs',
-      });
-    }
-  });
+  }, ONLY_WHEN_FIELDS_VALID);
 
 export type StageConfig = z.output<typeof stageSchema>;
 /** What a stage's settings may be written as (cdk.json, or TokenBroker's `settings`): every field optional. */
