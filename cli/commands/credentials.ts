@@ -5,6 +5,7 @@ import type { RotationStep } from '../../lambda/core/rotation/rotation-event';
 import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
 import { createAwsClients } from '../aws-clients';
 import { parseCredentialsInput } from '../credentials-input';
+import { type GlobalOptions, globalOptions } from '../global-options';
 import { type PromptTerminal, promptCredentialsLines } from '../hidden-prompt';
 import type { CliIo } from '../io';
 import { loadBrokerTarget } from '../operations/broker-target';
@@ -14,7 +15,6 @@ import {
   type RotationOutcome,
 } from '../operations/credential-admin';
 import { describeTime, TokenAdmin } from '../operations/token-admin';
-import { type GlobalOptions, globalOptions } from '../program';
 
 /** A credential was given on the command line. The message never repeats what was given. */
 export class CredentialsOnCommandLineError extends Error {

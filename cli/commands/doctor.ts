@@ -1,8 +1,8 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import type { Command } from 'commander';
+import { globalOptions } from '../global-options';
 import type { CliIo } from '../io';
 import { checkTrailCoverage, describeCoverage } from '../operations/trail-check';
-import { globalOptions } from '../program';
 
 /** `broker doctor`: checks what the broker's alarms depend on outside the stack (today: CloudTrail). */
 export function registerDoctorCommand(program: Command, io: CliIo): void {

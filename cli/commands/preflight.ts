@@ -7,9 +7,9 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Command } from 'commander';
 import { loadStageConfig } from '../../lib/config/load-config';
+import { globalOptions } from '../global-options';
 import type { CliIo } from '../io';
 import { type CheckResult, type PreflightClients, runPreflight } from '../operations/preflight-checks';
-import { globalOptions } from '../program';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 

@@ -1,8 +1,8 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { TokenClient } from '../../client';
 import { StackOutput } from '../../lib/stack-output-names';
+import { globalOptions } from '../global-options';
 import type { CliIo } from '../io';
-import { globalOptions } from '../program';
 import { BrokerStackOutputs } from '../stack-outputs';
 
 interface TokenGetOptions {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { MintDeferredError, MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import { createAwsClients } from '../aws-clients';
+import { type GlobalOptions, globalOptions } from '../global-options';
 import type { CliIo } from '../io';
 import { loadBrokerTarget } from '../operations/broker-target';
 import { describeGate, describeTime, TokenAdmin } from '../operations/token-admin';
-import { type GlobalOptions, globalOptions } from '../program';
 
 /** Builds the TokenAdmin for the broker the global options point at. */
 export async function tokenAdminFor(options: GlobalOptions, io: CliIo): Promise<TokenAdmin> {
