@@ -1,20 +1,17 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import type { ClientCredentials } from '../../lambda/core/oauth-client';
 import type { RotationStep } from '../../lambda/core/rotation/rotation-event';
 import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
-import { createAwsClients } from '../aws-clients';
+import { BrokerConnection } from '../broker-connection';
 import { parseCredentialsInput } from '../credentials-input';
-import { type GlobalOptions, globalOptions } from '../global-options';
 import { type PromptTerminal, promptCredentialsLines } from '../hidden-prompt';
 import type { CliIo } from '../io';
-import { loadBrokerTarget } from '../operations/broker-target';
 import {
-  CredentialAdmin,
+  type CredentialAdmin,
   RotationInProgressError,
   type RotationOutcome,
 } from '../operations/credential-admin';
-import { describeTime, TokenAdmin } from '../operations/token-admin';
+import { describeTime, type TokenAdmin } from '../operations/token-admin';
 
 /** A credential was given on the command line. The message never repeats what was given. */
 export class CredentialsOnCommandLineError extends Error {
@@ -61,7 +58,7 @@ export function registerCredentialsCommands(
   ).action(async (options: { replace: boolean }, command: Command) => {
     refuseCommandLineCredentials(command);
     const creds = await readCredentials();
-    const { admin, tokens } = await contextFor(globalOptions(command), io);
+    const { admin, tokens } = await adminsFor(command, io);
     const versionId = await admin.setInitial(
       creds,
       options.replace,
@@ -97,7 +94,7 @@ export function registerCredentialsCommands(
     async (options: { compromised: boolean; timeout: number; pollIntervalMs: number }, command: Command) => {
       refuseCommandLineCredentials(command);
       const creds = await readCredentials();
-      const { admin, tokens } = await contextFor(globalOptions(command), io, options.pollIntervalMs);
+      const { admin, tokens } = await adminsFor(command, io, options.pollIntervalMs);
       const state = () => trueState(admin, tokens);
       const currentBefore = await admin.currentVersionId();
 
@@ -198,7 +195,7 @@ export function registerCredentialsCommands(
       .description('Move AWSCURRENT back to the AWSPREVIOUS credentials, then refresh the token cache'),
   ).action(async (_options: unknown, command: Command) => {
     refuseCommandLineCredentials(command);
-    const { admin, tokens } = await contextFor(globalOptions(command), io);
+    const { admin, tokens } = await adminsFor(command, io);
     const { restored, replaced } = await admin.rollback();
     io.out(`Rolled back: version ${restored} is AWSCURRENT again; version ${replaced} is now AWSPREVIOUS.`);
     let refreshed: Awaited<ReturnType<TokenAdmin['refresh']>>;
@@ -227,7 +224,7 @@ export function registerCredentialsCommands(
       ),
   ).action(async (_options: unknown, command: Command) => {
     refuseCommandLineCredentials(command);
-    const { admin, tokens } = await contextFor(globalOptions(command), io);
+    const { admin, tokens } = await adminsFor(command, io);
     const status = await admin.status();
     const now = Date.now();
     io.out(`Secret: ${status.secretArn}`);
@@ -270,13 +267,12 @@ export function registerCredentialsCommands(
   });
 }
 
-async function contextFor(options: GlobalOptions, io: CliIo, pollIntervalMs?: number) {
-  const clients = createAwsClients(options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION, io.env);
-  const target = await loadBrokerTarget(options, clients.cloudFormation);
-  return {
-    admin: new CredentialAdmin(clients.secrets, target.secretArn, pollIntervalMs ? { pollIntervalMs } : {}),
-    tokens: new TokenAdmin(new MintTokenInvoker(clients.lambda, target.mintTokenFunctionName)),
-  };
+/** The credential and token admins of the broker the global options point at. */
+async function adminsFor(command: Command, io: CliIo, pollIntervalMs?: number) {
+  const { credentials, tokens } = await BrokerConnection.of(command, io).admins(
+    pollIntervalMs ? { pollIntervalMs } : {},
+  );
+  return { admin: credentials, tokens };
 }
 
 /**

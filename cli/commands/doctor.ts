@@ -1,6 +1,6 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import type { Command } from 'commander';
-import { globalOptions } from '../global-options';
+import { BrokerConnection } from '../broker-connection';
 import type { CliIo } from '../io';
 import { checkTrailCoverage, describeCoverage } from '../operations/trail-check';
 
@@ -12,11 +12,9 @@ export function registerDoctorCommand(program: Command, io: CliIo): void {
       'Check that CloudTrail feeds the security alarms in the region (says plainly when one is blind)',
     )
     .action(async (_options: unknown, command: Command) => {
-      const options = globalOptions(command);
-      const region = options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
-      if (!region) throw new Error('No region: pass --region or set AWS_REGION');
-      const endpoint = io.env.AWS_ENDPOINT_URL_CLOUDTRAIL ?? io.env.AWS_ENDPOINT_URL;
-      const cloudTrail = new CloudTrailClient({ region, ...(endpoint ? { endpoint } : {}) });
+      const connection = BrokerConnection.of(command, io);
+      const region = connection.requireRegion('No region: pass --region or set AWS_REGION');
+      const cloudTrail = new CloudTrailClient(connection.clientConfig('CLOUDTRAIL'));
       const coverage = await checkTrailCoverage(cloudTrail, region);
       for (const line of describeCoverage(coverage)) io.out(line);
       if (!coverage.seesReads || !coverage.seesWrites) {
