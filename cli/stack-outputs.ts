@@ -1,4 +1,4 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { brokerStackName, type StackOutputKey } from '../lib/stack-output-names';
 
 export interface StackLocator {
@@ -18,10 +18,7 @@ export class BrokerStackOutputs {
     private readonly outputs: ReadonlyMap<string, string>,
   ) {}
 
-  static async load(
-    locator: StackLocator,
-    client = new CloudFormationClient(locator.region ? { region: locator.region } : {}),
-  ) {
+  static async load(locator: StackLocator, client: CloudFormationClient): Promise<BrokerStackOutputs> {
     const stackName = locator.stackName ?? brokerStackName(locator.stage ?? 'dev');
     let outputs: { OutputKey?: string; OutputValue?: string }[] | undefined;
     try {

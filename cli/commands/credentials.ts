@@ -1,20 +1,17 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import type { ClientCredentials } from '../../lambda/core/oauth-client';
 import type { RotationStep } from '../../lambda/core/rotation/rotation-event';
 import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
-import { createAwsClients } from '../aws-clients';
+import { BrokerConnection } from '../broker-connection';
 import { parseCredentialsInput } from '../credentials-input';
 import { type PromptTerminal, promptCredentialsLines } from '../hidden-prompt';
 import type { CliIo } from '../io';
-import { loadBrokerTarget } from '../operations/broker-target';
 import {
-  CredentialAdmin,
+  type CredentialAdmin,
   RotationInProgressError,
   type RotationOutcome,
 } from '../operations/credential-admin';
-import { describeTime, TokenAdmin } from '../operations/token-admin';
-import { type GlobalOptions, globalOptions } from '../program';
+import { describeTime, type TokenAdmin } from '../operations/token-admin';
 
 /** A credential was given on the command line. The message never repeats what was given. */
 export class CredentialsOnCommandLineError extends Error {
@@ -61,11 +58,12 @@ export function registerCredentialsCommands(
   ).action(async (options: { replace: boolean }, command: Command) => {
     refuseCommandLineCredentials(command);
     const creds = await readCredentials();
-    const { admin, tokens } = await contextFor(globalOptions(command), io);
+    const { admin, tokens } = await adminsFor(command, io);
     const versionId = await admin.setInitial(
       creds,
       options.replace,
-      async (id) => (await tokens.describe().catch(() => null))?.credentialVersionId === id,
+      async (currentVersionId) =>
+        (await tokens.describe().catch(() => null))?.credentialVersionId === currentVersionId,
     );
     io.out(`Stored the credentials as version ${versionId} (AWSCURRENT) of ${admin.secretArn}.`);
     try {
@@ -97,15 +95,15 @@ export function registerCredentialsCommands(
     async (options: { compromised: boolean; timeout: number; pollIntervalMs: number }, command: Command) => {
       refuseCommandLineCredentials(command);
       const creds = await readCredentials();
-      const { admin, tokens } = await contextFor(globalOptions(command), io, options.pollIntervalMs);
+      const { admin, tokens } = await adminsFor(command, io, options.pollIntervalMs);
       const state = () => trueState(admin, tokens);
-      const currentBefore = await admin.currentVersionId();
+      const currentVersionIdBefore = await admin.currentVersionId();
 
       const leftover = await admin.releaseLeftoverPending();
       if (leftover.kind === 'in-progress') {
         throw new Error(
           `A rotation is in progress: version ${leftover.versionId} holds AWSPENDING (${leftover.why}). Secrets Manager refuses a new rotation until it ends, and writing new credentials now would abandon it. ` +
-            `AWSCURRENT is version ${currentBefore ?? 'none'}, unchanged; nothing was staged. Next: watch it with \`credentials status\`; if it is stuck, release it with ` +
+            `AWSCURRENT is version ${currentVersionIdBefore ?? 'none'}, unchanged; nothing was staged. Next: watch it with \`credentials status\`; if it is stuck, release it with ` +
             `\`aws secretsmanager update-secret-version-stage --secret-id ${admin.secretArn} --version-stage AWSPENDING --remove-from-version-id ${leftover.versionId}\` and run \`credentials rotate\` again.`,
         );
       }
@@ -114,25 +112,25 @@ export function registerCredentialsCommands(
           `Released AWSPENDING from version ${leftover.versionId}, left by an earlier rotation that is over (${leftover.why}); AWSCURRENT was not touched.`,
         );
       }
-      const staged = await admin.stage(creds);
+      const stagedVersionId = await admin.stage(creds);
       io.out(
-        `Staged the new credentials as version ${staged} (${STAGED_LABEL}); AWSCURRENT (version ${currentBefore}) is unchanged.`,
+        `Staged the new credentials as version ${stagedVersionId} (${STAGED_LABEL}); AWSCURRENT (version ${currentVersionIdBefore}) is unchanged.`,
       );
-      let token: string;
+      let rotationVersionId: string;
       try {
-        token = await admin.startRotation();
+        rotationVersionId = await admin.startRotation();
       } catch (error) {
         const e = error as Error;
         throw new Error(
           e instanceof RotationInProgressError
-            ? `Secrets Manager refused to start the rotation because a rotation is already in progress ("${e.message}"); it retries that one by itself. ${await state()} The new credentials stay staged as version ${staged} and are not in use. Next: \`credentials status\`; run \`credentials rotate\` again once that rotation has ended.`
-            : `Secrets Manager did not start the rotation (${e.name}: ${e.message}). ${await state()} The new credentials stay staged as version ${staged} and are not in use. Next: fix the cause, then run \`credentials rotate\` again.`,
+            ? `Secrets Manager refused to start the rotation because a rotation is already in progress ("${e.message}"); it retries that one by itself. ${await state()} The new credentials stay staged as version ${stagedVersionId} and are not in use. Next: \`credentials status\`; run \`credentials rotate\` again once that rotation has ended.`
+            : `Secrets Manager did not start the rotation (${e.name}: ${e.message}). ${await state()} The new credentials stay staged as version ${stagedVersionId} and are not in use. Next: fix the cause, then run \`credentials rotate\` again.`,
         );
       }
       io.out(
-        `Rotation started: Secrets Manager created version ${token} (AWSPENDING, no value yet); waiting up to ${options.timeout} s for the rotation function…`,
+        `Rotation started: Secrets Manager created version ${rotationVersionId} (AWSPENDING, no value yet); waiting up to ${options.timeout} s for the rotation function…`,
       );
-      const outcome = await admin.waitForRotation(token, options.timeout * 1000, {
+      const outcome = await admin.waitForRotation(rotationVersionId, options.timeout * 1000, {
         onStep: (progress) => io.out(`  ✓ ${STEP_DONE[progress.step]}`),
         onRetrying: (progress) =>
           io.out(
@@ -140,14 +138,14 @@ export function registerCredentialsCommands(
           ),
       });
       if (outcome.result === 'failed') {
-        const released = await admin.releasePending(token).catch(() => false);
+        const released = await admin.releasePending(rotationVersionId).catch(() => false);
         throw new Error(
-          `${explainFailure(outcome)}${released ? ` Released AWSPENDING from version ${token} so that nothing stays stuck (Secrets Manager's remaining retries of it stop at their first step).` : ''} ${await state()} Next: fix what the message says, then run \`credentials rotate\` again.`,
+          `${explainFailure(outcome)}${released ? ` Released AWSPENDING from version ${rotationVersionId} so that nothing stays stuck (Secrets Manager's remaining retries of it stop at their first step).` : ''} ${await state()} Next: fix what the message says, then run \`credentials rotate\` again.`,
         );
       }
       if (outcome.result !== 'succeeded') throw new Error(`${explainFailure(outcome)} ${await state()}`);
       io.out(
-        `Rotation complete: version ${token} is AWSCURRENT${outcome.previousVersionId ? `, version ${outcome.previousVersionId} is AWSPREVIOUS (\`credentials rollback\` restores it)` : ''}.`,
+        `Rotation complete: version ${rotationVersionId} is AWSCURRENT${outcome.previousVersionId ? `, version ${outcome.previousVersionId} is AWSPREVIOUS (\`credentials rollback\` restores it)` : ''}.`,
       );
       if (!options.compromised) {
         io.out(await state());
@@ -159,7 +157,7 @@ export function registerCredentialsCommands(
         removed = await tokens.flush();
       } catch (error) {
         throw new Error(
-          `The new credentials (version ${token}) are AWSCURRENT, but flushing the cached token failed (${(error as Error).message}). ${await state()} Next: \`npm run broker -- token flush\`, then \`token refresh --force\`, then \`credentials status\`.`,
+          `The new credentials (version ${rotationVersionId}) are AWSCURRENT, but flushing the cached token failed (${(error as Error).message}). ${await state()} Next: \`npm run broker -- token flush\`, then \`token refresh --force\`, then \`credentials status\`.`,
         );
       }
       io.out(removed ? 'Flushed the cached token.' : 'The token cache was already empty.');
@@ -168,23 +166,23 @@ export function registerCredentialsCommands(
         minted = await tokens.refresh(true);
       } catch (error) {
         throw new Error(
-          `The new credentials (version ${token}) are AWSCURRENT and the cached token was flushed, but minting a token with them failed (${(error as Error).message}); the next token request tries again. ${await state()} Next: \`npm run broker -- token refresh --force\`; if ThroughLine rejects the new credentials, see docs/runbooks/credentials-compromised.md.`,
+          `The new credentials (version ${rotationVersionId}) are AWSCURRENT and the cached token was flushed, but minting a token with them failed (${(error as Error).message}); the next token request tries again. ${await state()} Next: \`npm run broker -- token refresh --force\`; if ThroughLine rejects the new credentials, see docs/runbooks/credentials-compromised.md.`,
         );
       }
       io.out(
         `Cached a new token minted with version ${minted.credentialVersionId}: expires ${describeTime(minted.expiresAt)}.`,
       );
-      const [cached, current] = await Promise.all([
+      const [cached, currentVersionId] = await Promise.all([
         tokens.describe().catch(() => undefined),
         admin.currentVersionId(),
       ]);
-      if (current !== token || cached?.credentialVersionId !== token) {
+      if (currentVersionId !== rotationVersionId || cached?.credentialVersionId !== rotationVersionId) {
         throw new Error(
-          `Verification failed: expected AWSCURRENT and the cached token to be of version ${token}. ${await state()} Next: \`npm run broker -- token refresh --force\`, then \`credentials status\`.`,
+          `Verification failed: expected AWSCURRENT and the cached token to be of version ${rotationVersionId}. ${await state()} Next: \`npm run broker -- token refresh --force\`, then \`credentials status\`.`,
         );
       }
       io.out(
-        `Verified: AWSCURRENT is version ${token} and the token cache holds a token of version ${token}; no token of the old credentials is cached.`,
+        `Verified: AWSCURRENT is version ${rotationVersionId} and the token cache holds a token of version ${rotationVersionId}; no token of the old credentials is cached.`,
       );
       io.out(
         'Next (docs/runbooks/credentials-compromised.md): destroy the compromised application in the ThroughLine dashboard, report the breach to ThroughLine, and watch the broker alarms.',
@@ -198,9 +196,11 @@ export function registerCredentialsCommands(
       .description('Move AWSCURRENT back to the AWSPREVIOUS credentials, then refresh the token cache'),
   ).action(async (_options: unknown, command: Command) => {
     refuseCommandLineCredentials(command);
-    const { admin, tokens } = await contextFor(globalOptions(command), io);
-    const { restored, replaced } = await admin.rollback();
-    io.out(`Rolled back: version ${restored} is AWSCURRENT again; version ${replaced} is now AWSPREVIOUS.`);
+    const { admin, tokens } = await adminsFor(command, io);
+    const { restored: restoredVersionId, replaced: replacedVersionId } = await admin.rollback();
+    io.out(
+      `Rolled back: version ${restoredVersionId} is AWSCURRENT again; version ${replacedVersionId} is now AWSPREVIOUS.`,
+    );
     let refreshed: Awaited<ReturnType<TokenAdmin['refresh']>>;
     try {
       refreshed = await tokens.refresh(false);
@@ -212,9 +212,9 @@ export function registerCredentialsCommands(
     io.out(
       `Token cache refreshed: token of credentials version ${refreshed.credentialVersionId}, expires ${describeTime(refreshed.expiresAt)}.`,
     );
-    if (refreshed.credentialVersionId !== restored) {
+    if (refreshed.credentialVersionId !== restoredVersionId) {
       throw new Error(
-        `The token cache holds a token of version ${refreshed.credentialVersionId}, not of the restored version ${restored}. Next: \`npm run broker -- token refresh --force\`.`,
+        `The token cache holds a token of version ${refreshed.credentialVersionId}, not of the restored version ${restoredVersionId}. Next: \`npm run broker -- token refresh --force\`.`,
       );
     }
   });
@@ -227,7 +227,7 @@ export function registerCredentialsCommands(
       ),
   ).action(async (_options: unknown, command: Command) => {
     refuseCommandLineCredentials(command);
-    const { admin, tokens } = await contextFor(globalOptions(command), io);
+    const { admin, tokens } = await adminsFor(command, io);
     const status = await admin.status();
     const now = Date.now();
     io.out(`Secret: ${status.secretArn}`);
@@ -270,13 +270,12 @@ export function registerCredentialsCommands(
   });
 }
 
-async function contextFor(options: GlobalOptions, io: CliIo, pollIntervalMs?: number) {
-  const clients = createAwsClients(options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION, io.env);
-  const target = await loadBrokerTarget(options, clients.cloudFormation);
-  return {
-    admin: new CredentialAdmin(clients.secrets, target.secretArn, pollIntervalMs ? { pollIntervalMs } : {}),
-    tokens: new TokenAdmin(new MintTokenInvoker(clients.lambda, target.mintTokenFunctionName)),
-  };
+/** The credential and token admins of the broker the global options point at. */
+async function adminsFor(command: Command, io: CliIo, pollIntervalMs?: number) {
+  const { credentials, tokens } = await BrokerConnection.of(command, io).admins(
+    pollIntervalMs ? { pollIntervalMs } : {},
+  );
+  return { admin: credentials, tokens };
 }
 
 /**
@@ -306,34 +305,34 @@ function parsePositiveInt(value: string): number {
 
 /** What is true now: where AWSCURRENT is and whether the cache holds a token of it. Never a value. */
 async function trueState(admin: CredentialAdmin, tokens: TokenAdmin): Promise<string> {
-  const current = await admin.currentVersionId().catch(() => undefined);
+  const currentVersionId = await admin.currentVersionId().catch(() => undefined);
   let cache: string;
   try {
     const cached = await tokens.describe();
     cache = cached
-      ? `the token cache holds a token of version ${cached.credentialVersionId}${cached.credentialVersionId === current ? ' (the current one)' : ' (NOT the current one: run `token refresh`)'}, expiring ${describeTime(cached.expiresAt)}`
+      ? `the token cache holds a token of version ${cached.credentialVersionId}${cached.credentialVersionId === currentVersionId ? ' (the current one)' : ' (NOT the current one: run `token refresh`)'}, expiring ${describeTime(cached.expiresAt)}`
       : 'the token cache is empty (the next request mints one)';
   } catch (error) {
     cache = `the token cache could not be checked (${(error as Error).name})`;
   }
-  return `Now: AWSCURRENT is version ${current ?? 'none'}; ${cache}.`;
+  return `Now: AWSCURRENT is version ${currentVersionId ?? 'none'}; ${cache}.`;
 }
 
 function explainFailure(outcome: Exclude<RotationOutcome, { result: 'succeeded' }>): string {
   if (outcome.result === 'timed-out') {
     const last = outcome.lastProgress;
     return (
-      `The rotation of version ${outcome.token} did not finish in time (last step recorded: ${last ? `${last.step} ${last.status}${last.error ? ` (${last.error})` : ''}` : 'none'}). ` +
+      `The rotation of version ${outcome.versionId} did not finish in time (last step recorded: ${last ? `${last.step} ${last.status}${last.error ? ` (${last.error})` : ''}` : 'none'}). ` +
       (outcome.retrying ? 'Secrets Manager is retrying it. ' : 'It may still be running. ') +
       (outcome.promoted
-        ? `Version ${outcome.token} IS AWSCURRENT already; what is left is the token cache refresh. `
+        ? `Version ${outcome.versionId} IS AWSCURRENT already; what is left is the token cache refresh. `
         : 'AWSCURRENT has not moved. ') +
       'Next: `credentials status` and the rotate-credentials function logs; the rotation may still complete.'
     );
   }
   if (outcome.result === 'abandoned') {
     return (
-      `The rotation of version ${outcome.token} was abandoned before it finished: AWSPENDING was removed from it without it becoming AWSCURRENT. ` +
+      `The rotation of version ${outcome.versionId} was abandoned before it finished: AWSPENDING was removed from it without it becoming AWSCURRENT. ` +
       'Secrets Manager does that when a new version of the secret is written during a rotation (a RotationAbandoned event in CloudTrail), e.g. a concurrent `credentials set` or `rotate`; or someone released the label. ' +
       'Next: `credentials status`, then `credentials rotate` again.'
     );
@@ -357,5 +356,5 @@ function explainFailure(outcome: Exclude<RotationOutcome, { result: 'succeeded' 
         ? `ThroughLine rejected the new credentials (invalid_client): check that you copied the new application's client id and secret. ${unchanged}`
         : `ThroughLine did not issue a token for the new credentials (${failure.upstreamError ?? 'unknown error'}). ${unchanged}`;
   }
-  return `Rotation of version ${outcome.token} failed at ${failure.step}: ${reason}`;
+  return `Rotation of version ${outcome.versionId} failed at ${failure.step}: ${reason}`;
 }

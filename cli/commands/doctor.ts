@@ -1,8 +1,8 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import type { Command } from 'commander';
+import { BrokerConnection } from '../broker-connection';
 import type { CliIo } from '../io';
 import { checkTrailCoverage, describeCoverage } from '../operations/trail-check';
-import { globalOptions } from '../program';
 
 /** `broker doctor`: checks what the broker's alarms depend on outside the stack (today: CloudTrail). */
 export function registerDoctorCommand(program: Command, io: CliIo): void {
@@ -12,11 +12,9 @@ export function registerDoctorCommand(program: Command, io: CliIo): void {
       'Check that CloudTrail feeds the security alarms in the region (says plainly when one is blind)',
     )
     .action(async (_options: unknown, command: Command) => {
-      const options = globalOptions(command);
-      const region = options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
-      if (!region) throw new Error('No region: pass --region or set AWS_REGION');
-      const endpoint = io.env.AWS_ENDPOINT_URL_CLOUDTRAIL ?? io.env.AWS_ENDPOINT_URL;
-      const cloudTrail = new CloudTrailClient({ region, ...(endpoint ? { endpoint } : {}) });
+      const connection = BrokerConnection.of(command, io);
+      const region = connection.requireRegion('No region: pass --region or set AWS_REGION');
+      const cloudTrail = new CloudTrailClient(connection.clientConfig('CLOUDTRAIL'));
       const coverage = await checkTrailCoverage(cloudTrail, region);
       for (const line of describeCoverage(coverage)) io.out(line);
       if (!coverage.seesReads || !coverage.seesWrites) {

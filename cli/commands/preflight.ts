@@ -7,9 +7,9 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Command } from 'commander';
 import { loadStageConfig } from '../../lib/config/load-config';
+import { BrokerConnection } from '../broker-connection';
 import type { CliIo } from '../io';
 import { type CheckResult, type PreflightClients, runPreflight } from '../operations/preflight-checks';
-import { globalOptions } from '../program';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -23,18 +23,14 @@ export class PreflightBlockedError extends Error {
   }
 }
 
-/** Clients for the preflight reads; endpoints follow AWS_ENDPOINT_URL(_<SERVICE>) like the other commands. */
-export function createPreflightClients(region: string | undefined, env: NodeJS.ProcessEnv): PreflightClients {
-  const config = (service: string) => {
-    const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
-    return { ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) };
-  };
+/** Clients for the preflight reads, configured (region, endpoints) like every other command's. */
+function preflightClients(connection: BrokerConnection): PreflightClients {
   return {
-    lambda: new LambdaClient(config('LAMBDA')),
-    apiGateway: new APIGatewayClient(config('API_GATEWAY')),
-    cloudTrail: new CloudTrailClient(config('CLOUDTRAIL')),
-    ssm: new SSMClient(config('SSM')),
-    cloudFormation: new CloudFormationClient(config('CLOUDFORMATION')),
+    lambda: new LambdaClient(connection.clientConfig('LAMBDA')),
+    apiGateway: new APIGatewayClient(connection.clientConfig('API_GATEWAY')),
+    cloudTrail: new CloudTrailClient(connection.clientConfig('CLOUDTRAIL')),
+    ssm: new SSMClient(connection.clientConfig('SSM')),
+    cloudFormation: new CloudFormationClient(connection.clientConfig('CLOUDFORMATION')),
   };
 }
 
@@ -59,21 +55,22 @@ export function registerPreflightCommand(program: Command, io: CliIo): void {
     )
     .option('--qualifier <qualifier>', 'CDK bootstrap qualifier', 'hnb659fds')
     .action(async (options: { reservedConcurrency?: number; qualifier: string }, command: Command) => {
-      const global = globalOptions(command);
-      const region = global.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
-      if (!region) throw new Error('preflight needs a region: pass --region or set AWS_REGION');
+      const connection = BrokerConnection.of(command, io);
+      const region = connection.requireRegion('preflight needs a region: pass --region or set AWS_REGION');
       const context = (readJson(path.join(PROJECT_ROOT, 'cdk.json'))?.context ?? {}) as Record<
         string,
         unknown
       >;
-      const { stageName, config } = loadStageConfig((key) => (key === 'stage' ? global.stage : context[key]));
+      const { stageName, config } = loadStageConfig((key) =>
+        key === 'stage' ? connection.global.stage : context[key],
+      );
       const pkg = readJson(path.join(PROJECT_ROOT, 'package.json')) as {
         devDependencies?: Record<string, string>;
       };
       const cli = readJson(path.join(PROJECT_ROOT, 'node_modules', 'aws-cdk', 'package.json'));
 
       io.out(`Preflight for stage ${stageName} in ${region} (read-only, with your AWS credentials):`);
-      const results = await runPreflight(createPreflightClients(region, io.env), {
+      const results = await runPreflight(preflightClients(connection), {
         region,
         reservedConcurrency: options.reservedConcurrency ?? config.mintToken.reservedConcurrency ?? 0,
         createsApiGatewayAccountRole: config.api.createAccountLoggingRole,

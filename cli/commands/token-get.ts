@@ -1,9 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { TokenClient } from '../../client';
-import { StackOutput } from '../../lib/stack-output-names';
+import { BrokerConnection } from '../broker-connection';
 import type { CliIo } from '../io';
-import { globalOptions } from '../program';
-import { BrokerStackOutputs } from '../stack-outputs';
 
 interface TokenGetOptions {
   readonly apiUrl?: string;
@@ -33,11 +31,13 @@ export function registerTokenGetCommand(token: Command, io: CliIo): void {
     .option('--print-token', 'print the access token itself, alone on stdout (for piping)')
     .option('--json', 'print JSON (with access_token only when --print-token is given too)')
     .action(async (options: TokenGetOptions, command: Command) => {
-      const global = globalOptions(command);
-      const apiUrl = options.apiUrl ?? (await BrokerStackOutputs.load(global)).get(StackOutput.ApiUrl);
+      const connection = BrokerConnection.of(command, io);
+      const apiUrl = options.apiUrl ?? (await connection.tokenApiUrl());
+      // --region only: without it the client takes the region from the API's URL (then AWS_REGION).
+      const region = connection.global.region;
       const client = new TokenClient({
         apiUrl,
-        ...(global.region ? { region: global.region } : {}),
+        ...(region ? { region } : {}),
         userAgent: 'throughline-broker-cli',
         ...(options.minTtl !== undefined ? { refreshMarginSeconds: options.minTtl } : {}),
       });

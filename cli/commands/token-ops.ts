@@ -1,16 +1,12 @@
 import type { Command } from 'commander';
-import { MintDeferredError, MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
-import { createAwsClients } from '../aws-clients';
+import { MintDeferredError } from '../../lambda/core/mint-token-invoker';
+import { BrokerConnection } from '../broker-connection';
 import type { CliIo } from '../io';
-import { loadBrokerTarget } from '../operations/broker-target';
-import { describeGate, describeTime, TokenAdmin } from '../operations/token-admin';
-import { type GlobalOptions, globalOptions } from '../program';
+import { describeGate, describeTime, type TokenAdmin } from '../operations/token-admin';
 
-/** Builds the TokenAdmin for the broker the global options point at. */
-export async function tokenAdminFor(options: GlobalOptions, io: CliIo): Promise<TokenAdmin> {
-  const clients = createAwsClients(options.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION, io.env);
-  const target = await loadBrokerTarget(options, clients.cloudFormation);
-  return new TokenAdmin(new MintTokenInvoker(clients.lambda, target.mintTokenFunctionName));
+/** The TokenAdmin of the broker the global options point at. */
+async function tokenAdmin(command: Command, io: CliIo): Promise<TokenAdmin> {
+  return (await BrokerConnection.of(command, io).admins()).tokens;
 }
 
 /**
@@ -39,7 +35,7 @@ export function registerTokenOpsCommands(token: Command, io: CliIo): void {
       if (!options.overrideGate && options.reason !== undefined) {
         throw new Error('--reason is only used with --override-gate');
       }
-      const admin = await tokenAdminFor(globalOptions(command), io);
+      const admin = await tokenAdmin(command, io);
       let result: Awaited<ReturnType<TokenAdmin['refresh']>>;
       try {
         result = await admin.refresh({
@@ -70,7 +66,7 @@ export function registerTokenOpsCommands(token: Command, io: CliIo): void {
       'Show the cached token (metadata only) and the upstream gate: open or closed, until when, why',
     )
     .action(async (_options: unknown, command: Command) => {
-      const admin = await tokenAdminFor(globalOptions(command), io);
+      const admin = await tokenAdmin(command, io);
       const { cached, gate } = await admin.status();
       io.out(
         cached
@@ -84,7 +80,7 @@ export function registerTokenOpsCommands(token: Command, io: CliIo): void {
     .command('flush')
     .description('Delete the cached token (e.g. after a credentials leak); the next request mints a new one')
     .action(async (_options: unknown, command: Command) => {
-      const admin = await tokenAdminFor(globalOptions(command), io);
+      const admin = await tokenAdmin(command, io);
       const removed = await admin.flush();
       io.out(
         removed

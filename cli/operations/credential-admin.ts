@@ -36,18 +36,22 @@ export interface CredentialStatus {
 }
 
 export type RotationOutcome =
-  | { readonly result: 'succeeded'; readonly token: string; readonly previousVersionId: string | undefined }
+  | {
+      readonly result: 'succeeded';
+      readonly versionId: string;
+      readonly previousVersionId: string | undefined;
+    }
   /** A step failed with an error no retry can fix (the function recorded retryable=false). */
-  | { readonly result: 'failed'; readonly token: string; readonly failure: RotationProgress }
+  | { readonly result: 'failed'; readonly versionId: string; readonly failure: RotationProgress }
   /** The version lost AWSPENDING without becoming AWSCURRENT: a new version was written mid-rotation, or it was released. */
   | {
       readonly result: 'abandoned';
-      readonly token: string;
+      readonly versionId: string;
       readonly lastProgress: RotationProgress | undefined;
     }
   | {
       readonly result: 'timed-out';
-      readonly token: string;
+      readonly versionId: string;
       readonly lastProgress: RotationProgress | undefined;
       /** The last recorded step failed retryably: Secrets Manager is retrying the whole rotation. */
       readonly retrying: boolean;
@@ -155,11 +159,11 @@ export class CredentialAdmin {
    */
   async releaseLeftoverPending(): Promise<LeftoverPending> {
     const { stages, tags } = await this.versions.describe();
-    const pending = stages.versionWith(Stage.Pending);
-    if (!pending || stages.has(pending, Stage.Current)) return { kind: 'none' };
+    const pendingVersionId = stages.versionWith(Stage.Pending);
+    if (!pendingVersionId || stages.has(pendingVersionId, Stage.Current)) return { kind: 'none' };
     const progress = parseProgress(tags[ROTATION_PROGRESS_TAG]);
-    const mine = progress?.token === pending ? progress : undefined;
-    const lastActivity = mine ? Date.parse(mine.at) : await this.createdMs(pending);
+    const mine = progress?.token === pendingVersionId ? progress : undefined;
+    const lastActivity = mine ? Date.parse(mine.at) : await this.createdMs(pendingVersionId);
     const idleMs =
       lastActivity === undefined || Number.isNaN(lastActivity) ? Infinity : this.now() - lastActivity;
     let why: string | undefined;
@@ -170,12 +174,12 @@ export class CredentialAdmin {
     if (!why) {
       return {
         kind: 'in-progress',
-        versionId: pending,
+        versionId: pendingVersionId,
         why: mine ? `its ${mine.step} step finished at ${mine.at}` : 'it was started moments ago',
       };
     }
-    await this.versions.removeStage(Stage.Pending, pending);
-    return { kind: 'released', versionId: pending, why };
+    await this.versions.removeStage(Stage.Pending, pendingVersionId);
+    return { kind: 'released', versionId: pendingVersionId, why };
   }
 
   /**
@@ -241,13 +245,14 @@ export class CredentialAdmin {
   }
 
   /**
-   * Waits for the rotation of `token` to finish, reporting each completed step as the rotation function
-   * records it. Ends at finishSecret done with AWSCURRENT on `token`, at a failure no retry can fix, when
-   * the version loses AWSPENDING without becoming AWSCURRENT (abandoned), or at the timeout. A retryable
-   * failure is reported and waited through: Secrets Manager retries the whole rotation.
+   * Waits for the rotation of version `versionId` to finish, reporting each completed step as the
+   * rotation function records it. Ends at finishSecret done with AWSCURRENT on `versionId`, at a failure
+   * no retry can fix, when the version loses AWSPENDING without becoming AWSCURRENT (abandoned), or at
+   * the timeout. A retryable failure is reported and waited through: Secrets Manager retries the whole
+   * rotation.
    */
   async waitForRotation(
-    token: string,
+    versionId: string,
     timeoutMs: number,
     watcher: RotationWatcher,
   ): Promise<RotationOutcome> {
@@ -257,12 +262,12 @@ export class CredentialAdmin {
     for (;;) {
       const { stages, tags } = await this.versions.describe();
       const progress = parseProgress(tags[ROTATION_PROGRESS_TAG]);
-      const promoted = stages.has(token, Stage.Current);
-      if (progress && progress.token === token) {
+      const promoted = stages.has(versionId, Stage.Current);
+      if (progress && progress.token === versionId) {
         last = progress;
         const key = `${progress.step} ${progress.status} ${progress.at}`;
         if (progress.status === 'failed') {
-          if (progress.retryable === false) return { result: 'failed', token, failure: progress };
+          if (progress.retryable === false) return { result: 'failed', versionId, failure: progress };
           if (!reported.has(key)) {
             reported.add(key);
             watcher.onRetrying?.(progress);
@@ -272,15 +277,15 @@ export class CredentialAdmin {
           watcher.onStep(progress);
         }
         if (progress.step === 'finishSecret' && progress.status === 'done' && promoted) {
-          return { result: 'succeeded', token, previousVersionId: stages.versionWith(Stage.Previous) };
+          return { result: 'succeeded', versionId, previousVersionId: stages.versionWith(Stage.Previous) };
         }
       }
-      if (!promoted && !stages.has(token, Stage.Pending))
-        return { result: 'abandoned', token, lastProgress: last };
+      if (!promoted && !stages.has(versionId, Stage.Pending))
+        return { result: 'abandoned', versionId, lastProgress: last };
       if (this.now() >= deadline) {
         return {
           result: 'timed-out',
-          token,
+          versionId,
           lastProgress: last,
           retrying: last?.status === 'failed',
           promoted,
@@ -296,23 +301,23 @@ export class CredentialAdmin {
    */
   async rollback(): Promise<{ restored: string; replaced: string }> {
     const { stages } = await this.versions.describe();
-    const current = stages.versionWith(Stage.Current);
-    const pending = stages.versionWith(Stage.Pending);
-    if (pending && pending !== current) {
+    const currentVersionId = stages.versionWith(Stage.Current);
+    const pendingVersionId = stages.versionWith(Stage.Pending);
+    if (pendingVersionId && pendingVersionId !== currentVersionId) {
       throw new CredentialAdminError(
-        `A rotation of ${this.secretArn} is in progress (version ${pending} holds AWSPENDING): rolling back now would race it. ` +
+        `A rotation of ${this.secretArn} is in progress (version ${pendingVersionId} holds AWSPENDING): rolling back now would race it. ` +
           'Wait for it (`credentials status`), or release it as docs/runbooks/rotation-failed.md describes, then roll back.',
       );
     }
-    const previous = stages.versionWith(Stage.Previous);
-    if (!current || !previous) {
+    const previousVersionId = stages.versionWith(Stage.Previous);
+    if (!currentVersionId || !previousVersionId) {
       throw new CredentialAdminError(
-        `There is no ${current ? 'AWSPREVIOUS' : 'AWSCURRENT'} version of ${this.secretArn} to roll back ${current ? 'to' : 'from'}: ` +
+        `There is no ${currentVersionId ? 'AWSPREVIOUS' : 'AWSCURRENT'} version of ${this.secretArn} to roll back ${currentVersionId ? 'to' : 'from'}: ` +
           'rollback needs a completed rotation (or a second `credentials set`). See `credentials status`.',
       );
     }
-    await this.versions.promote(previous, current);
-    return { restored: previous, replaced: current };
+    await this.versions.promote(previousVersionId, currentVersionId);
+    return { restored: previousVersionId, replaced: currentVersionId };
   }
 
   async status(): Promise<CredentialStatus> {
