@@ -72,7 +72,7 @@ export class BrokerConnection {
     const secretArn = outputs.get(StackOutput.CredentialsSecretArn);
     const mintTokenFunctionName = outputs.get(StackOutput.MintTokenFunctionName);
     const secrets = new SecretsManagerClient(this.clientConfig('SECRETS_MANAGER'));
-    // mint-token runs one invocation at a time: a concurrent mint's throttle is retried with jitter.
+    // A Lambda throttle (the account's concurrency, or mint-token's optional reservation) is retried with jitter.
     const lambda = new LambdaClient({ ...this.clientConfig('LAMBDA'), maxAttempts: 6 });
     return {
       stackName: outputs.stackName,
