@@ -1,4 +1,5 @@
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
+import { PERMANENT_MINT_ERROR_NAMES } from './error-registry';
 import { NOT_CONFIGURED_MESSAGE } from './errors';
 import type { MintTokenRequest } from './mint-token-request';
 import type { EnsureTokenResult } from './token-minter';
@@ -28,20 +29,8 @@ export class MintFailedError extends Error {
   }
 }
 
-/**
- * mint-token's errors that no retry fixes: the non-retryable classes of lambda/core/errors.ts, the
- * payload and settings errors. A unit test keeps this list in step with errors.ts.
- */
-export const PERMANENT_MINT_ERRORS: ReadonlySet<string> = new Set([
-  'CredentialsNotSetError',
-  'CredentialsMalformedError',
-  'InvalidClientError',
-  'UpstreamRejectedError',
-  'UntrustedUpstreamError',
-  'BadTokenResponseError',
-  'MintTokenRequestError',
-  'SettingsError',
-]);
+/** mint-token's errors that no retry fixes (the registry's non-retryable ones: error-registry.ts). */
+export const PERMANENT_MINT_ERRORS: ReadonlySet<string> = new Set(PERMANENT_MINT_ERROR_NAMES);
 
 /** A Lambda error type is a class name; anything else is not repeated into logs. */
 const safeErrorType = (value: unknown): string =>

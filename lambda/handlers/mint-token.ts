@@ -6,7 +6,7 @@ import { toBoundaryError } from '../core/boundary-errors';
 import { CredentialStore } from '../core/credential-store';
 import { GateStore } from '../core/gate/gate-store';
 import { UpstreamGate } from '../core/gate/upstream-gate';
-import { entryPointOf, parseMintTokenRequest } from '../core/mint-token-request';
+import { entryPointOf, MintTokenRequestError, parseMintTokenRequest } from '../core/mint-token-request';
 import { EnvVar, parseSettings, requireEnv } from '../core/settings';
 import { createLogger, createMetrics } from '../core/telemetry';
 import { TokenCache } from '../core/token-cache';
@@ -81,7 +81,7 @@ export async function handler(event: unknown, context: Context): Promise<MintTok
     });
   } catch (error) {
     // ensureToken has logged and counted its own failures; anything else is logged here once.
-    if (!(error instanceof Error) || error.name === 'MintTokenRequestError') {
+    if (!(error instanceof Error) || error instanceof MintTokenRequestError) {
       logger.error('mint-token request rejected', { error: errorFields(error) });
     }
     throw toBoundaryError(error);

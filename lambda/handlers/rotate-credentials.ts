@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import { toBoundaryError } from '../core/boundary-errors';
 import { MintTokenInvoker } from '../core/mint-token-invoker';
 import { CredentialRotation } from '../core/rotation/credential-rotation';
+import { RotationEventError } from '../core/rotation/rotation-errors';
 import { parseRotationEvent } from '../core/rotation/rotation-event';
 import { EnvVar, parseSettings, requireEnv } from '../core/settings';
 import { createLogger, createMetrics } from '../core/telemetry';
@@ -40,7 +41,7 @@ export async function handler(event: unknown, context: Context): Promise<void> {
     const rotationEvent = parseRotationEvent(event);
     await rotation.run(rotationEvent, Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
   } catch (error) {
-    if (error instanceof Error && error.name === 'RotationEventError') {
+    if (error instanceof RotationEventError) {
       logger.error('Not a rotation event', { error: errorFields(error) });
     }
     throw toBoundaryError(error);

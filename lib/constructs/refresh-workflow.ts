@@ -10,6 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { operatorGuidance, WORKFLOW_RETRIED_ERROR_NAMES } from '../../lambda/core/error-registry';
 import type { MintTokenRequest } from '../../lambda/core/mint-token-request';
 import type { RefreshConfig } from '../config/schema';
 
@@ -24,14 +25,14 @@ export const REFRESH_PAYLOAD: MintTokenRequest = { action: 'refresh', requestedB
  * workflow never retries against a failing upstream. Everything else — InvalidClientError above
  * all — goes straight to on-call: retrying rejected credentials burns quota and cannot succeed.
  */
-export const TRANSIENT_ERRORS = [
+export const TRANSIENT_ERRORS: readonly string[] = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.ClientExecutionTimeoutException',
   'Lambda.TooManyRequestsException',
-  'TokenCacheError',
-] as const;
+  ...WORKFLOW_RETRIED_ERROR_NAMES,
+];
 
 export interface RefreshWorkflowProps {
   readonly refresh: RefreshConfig;
@@ -98,9 +99,8 @@ export class RefreshWorkflow extends Construct {
       message: sfn.TaskInput.fromText(
         sfn.JsonPath.format(
           `The scheduled ThroughLine token refresh of stack ${Aws.STACK_NAME} failed after its retries. Error: {}. Cause: {}. ` +
-            'What to do: InvalidClientError means ThroughLine rejected the credentials (revoked or regenerated) - follow docs/runbooks/credentials-rejected.md. ' +
-            'CredentialsNotSetError or CredentialsMalformedError - put valid credentials in with: npm run broker -- credentials set. ' +
-            'Other errors - ThroughLine or AWS stayed unavailable through every retry; callers keep the cached token while it is servable; ' +
+            `What to do: ${operatorGuidance().join('. ')}. ` +
+            'Other errors - AWS stayed unavailable through every retry; callers keep the cached token while it is servable; ' +
             'run npm run broker -- token refresh and see docs/rotation.md, section Scheduled refresh. ' +
             'Execution: {}',
           sfn.JsonPath.stringAt('$.error.Error'),
