@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
+    globalSetup: ['test/kit/vitest/global-setup.ts'],
     // Synthesis with bundling and child-process invocations are slow on 2 cores; no test asserts timing.
     testTimeout: 60_000,
     hookTimeout: 120_000,

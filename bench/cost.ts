@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../test/support/cdk-context';
+import { PROJECT_ROOT } from '../test/kit/builders/cdk-context';
 
 /**
  * Monthly AWS cost of one broker stack at a given request rate. Prices: us-east-1 list prices

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { PROJECT_ROOT } from '../test/support/cdk-context';
+import { PROJECT_ROOT } from '../test/kit/builders/cdk-context';
 import type { ReportSection } from './support/report';
 import { fmt, median } from './support/stats';
 

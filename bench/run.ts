@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../test/support/cdk-context';
+import { PROJECT_ROOT } from '../test/kit/builders/cdk-context';
 import { benchColdStart } from './cold-start';
 import { benchDevLoop } from './dev-loop';
 import { startBenchEnv } from './support/bench-env';

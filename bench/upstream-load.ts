@@ -1,11 +1,11 @@
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
-import { tokenRequestEvent } from '../test/support/api-gateway-event';
-import { LambdaInvokeStandIn } from '../test/support/lambda-invoke-stand-in';
-import { MOTO_CREDENTIALS, MOTO_REGION } from '../test/support/moto';
-import { RecordingAwsProxy } from '../test/support/recording-aws-proxy';
-import { ServeTokenBroker } from '../test/support/serve-token-world';
-import { FakeTokenServer } from '../test/support/token-server';
-import type { WarmLambda } from '../test/support/warm-lambda';
+import { tokenRequestEvent } from '../test/kit/builders/api-gateway-event';
+import { ServeTokenBroker } from '../test/kit/builders/serve-token-world';
+import { LambdaInvokeStandIn } from '../test/kit/emulators/lambda-invoke-stand-in';
+import { RecordingAwsProxy } from '../test/kit/emulators/recording-aws-proxy';
+import { FakeTokenServer } from '../test/kit/fakes/token-server';
+import { MOTO_CREDENTIALS, MOTO_REGION } from '../test/kit/local-aws/moto';
+import type { WarmLambda } from '../test/kit/runners/warm-lambda';
 import type { BenchEnv } from './support/bench-env';
 import { type NaiveMode, startNaiveInstances } from './support/naive-fleet';
 import type { ReportSection } from './support/report';

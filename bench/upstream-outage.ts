@@ -1,10 +1,10 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { tokenRequestEvent } from '../test/support/api-gateway-event';
-import { LambdaInvokeStandIn } from '../test/support/lambda-invoke-stand-in';
-import { RecordingAwsProxy } from '../test/support/recording-aws-proxy';
-import { ServeTokenBroker } from '../test/support/serve-token-world';
-import { FakeTokenServer, type TokenBehaviour } from '../test/support/token-server';
-import type { WarmLambda } from '../test/support/warm-lambda';
+import { tokenRequestEvent } from '../test/kit/builders/api-gateway-event';
+import { ServeTokenBroker } from '../test/kit/builders/serve-token-world';
+import { LambdaInvokeStandIn } from '../test/kit/emulators/lambda-invoke-stand-in';
+import { RecordingAwsProxy } from '../test/kit/emulators/recording-aws-proxy';
+import { FakeTokenServer, type TokenBehaviour } from '../test/kit/fakes/token-server';
+import type { WarmLambda } from '../test/kit/runners/warm-lambda';
 import type { BenchEnv } from './support/bench-env';
 import { startNaiveInstances } from './support/naive-fleet';
 import type { ReportSection } from './support/report';

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../../test/support/cdk-context';
-import { startMoto } from '../../test/support/moto';
-import type { LocalAwsEnv } from '../../test/support/moto-broker';
-import { type BundledFunction, synthBundledFunctions } from '../../test/support/synth-bundles';
-import { createLocalCertificate, type TlsMaterial } from '../../test/support/tls';
+import { PROJECT_ROOT } from '../../test/kit/builders/cdk-context';
+import { type BundledFunction, synthBundledFunctions } from '../../test/kit/builders/synth-bundles';
+import { startMoto } from '../../test/kit/local-aws/moto';
+import type { LocalAwsEnv } from '../../test/kit/local-aws/moto-broker';
+import { createLocalCertificate, type TlsMaterial } from '../../test/kit/local-aws/tls';
 
 export interface BenchEnv {
   readonly localAws: LocalAwsEnv;

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { PROJECT_ROOT } from '../../test/support/cdk-context';
-import { MotoBroker, makeCredentials } from '../../test/support/moto-broker';
-import { WarmLambda } from '../../test/support/warm-lambda';
+import { PROJECT_ROOT } from '../../test/kit/builders/cdk-context';
+import { MotoBroker, makeCredentials } from '../../test/kit/local-aws/moto-broker';
+import { WarmLambda } from '../../test/kit/runners/warm-lambda';
 import { SHIPPED_OPTIONS } from '../cold-start';
 import type { BenchEnv } from './bench-env';
 

@@ -12,8 +12,8 @@ import {
   TokenRequestFailedError,
   TokenUnavailableError,
 } from '../../client';
-import { FakeTokenApi } from '../support/fake-token-api';
-import { freePort } from '../support/moto';
+import { FakeTokenApi } from '../kit/fakes/fake-token-api';
+import { freePort } from '../kit/local-aws/moto';
 
 /** The consumer client against a local HTTP token API that verifies SigV4 like API Gateway does. */
 const CREDENTIALS = {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../cli/io';
 import { buildProgram } from '../../cli/program';
-import { FakeTokenApi } from '../support/fake-token-api';
+import { FakeTokenApi } from '../kit/fakes/fake-token-api';
 
 /** `broker token get` against a local token API that verifies SigV4, with the default credential chain. */
 const CREDENTIALS = { accessKeyId: 'AKIDCLITEST', secretAccessKey: 'cli-test-secret-key' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { synthBroker } from '../support/synth';
+import { synthBroker } from '../kit/builders/synth';
 import type { ActionId, PrincipalId } from './access-matrix/catalogue';
 import { brokerWorld, evaluateCell } from './access-matrix/evaluate';
 import { MATRIX_STAGES } from './access-matrix/expected';

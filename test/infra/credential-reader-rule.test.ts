@@ -1,10 +1,10 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { CLOUDFORMATION_SOURCE } from '../../lib/constructs/monitoring/secret-audit-rules';
-import { FAKE_ENV, resolveCfn } from '../support/cfn-resolve';
-import { identity, type UserIdentity } from '../support/cloudtrail-events';
-import { matchesEventPattern } from '../support/event-pattern-matcher';
-import { synthBroker } from '../support/synth';
+import { FAKE_ENV, resolveCfn } from '../kit/builders/cfn-resolve';
+import { identity, type UserIdentity } from '../kit/builders/cloudtrail-events';
+import { matchesEventPattern } from '../kit/builders/event-pattern-matcher';
+import { synthBroker } from '../kit/builders/synth';
 
 /**
  * The CredentialReaderChanged rule against CloudTrail events shaped like Lambda's: a change to

@@ -2,9 +2,9 @@ import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app';
 import { TOPIC_KEY_PUBLISHER_ACTIONS } from '../../lib/constructs/on-call-topic';
-import { cdkJsonContext } from '../support/cdk-context';
-import { type CfnResources, FAKE_ENV, resolveCfn } from '../support/cfn-resolve';
-import { testOutdir } from '../support/synth';
+import { cdkJsonContext } from '../kit/builders/cdk-context';
+import { type CfnResources, FAKE_ENV, resolveCfn } from '../kit/builders/cfn-resolve';
+import { testOutdir } from '../kit/builders/synth';
 
 /**
  * Deploy-time rules: what CloudFormation or the services reject (or silently ignore) at deploy or at

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EnvVar } from '../../lambda/core/settings';
 import { TTL_ATTRIBUTE } from '../../lambda/core/token-cache-schema';
 import { CREDENTIALS_SECRET_PROPERTIES } from '../../lib/constructs/credential-store';
-import { nagFindings, synthBrokerForAssertions } from '../support/synth';
+import { nagFindings, synthBrokerForAssertions } from '../kit/builders/synth';
 
 let broker: ReturnType<typeof synthBrokerForAssertions>;
 let template: Template;

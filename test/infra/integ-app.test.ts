@@ -5,8 +5,8 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StackOutput } from '../../lib/stack-output-names';
 import { buildIntegApp, HARNESS_STACK, type IntegApp, STAND_IN_STACK } from '../integ/integ.token-broker';
-import { cdkJsonContext, PROJECT_ROOT } from '../support/cdk-context';
-import { nagFindings } from '../support/synth';
+import { cdkJsonContext, PROJECT_ROOT } from '../kit/builders/cdk-context';
+import { nagFindings } from '../kit/builders/synth';
 
 /**
  * The real-AWS integration test (test/integ/integ.token-broker.ts) cannot run here; this proves it

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { nagFindings, resourcesOfType, synthBroker as synthRaw } from '../support/synth';
-import { synthBroker } from '../support/test-app';
+import { nagFindings, resourcesOfType, synthBroker as synthRaw } from '../kit/builders/synth';
+import { synthBroker } from '../kit/builders/test-app';
 
 /** The opt-in management-event trail, and the secret policy's replication deny. */
 describe('monitoring.createManagementTrail', () => {

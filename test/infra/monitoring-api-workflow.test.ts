@@ -11,11 +11,11 @@ import { MintTokenFunction } from '../../lib/constructs/mint-token-function';
 import { BrokerMonitoring, refreshWindow } from '../../lib/constructs/monitoring/broker-monitoring';
 import { OnCallTopic } from '../../lib/constructs/on-call-topic';
 import { TokenCacheTable } from '../../lib/constructs/token-cache-table';
-import { refusedPrincipal, renderAccessLogLine, served, unsigned } from '../support/access-log-sample';
-import { cdkJsonContext } from '../support/cdk-context';
-import { resolveCfn } from '../support/cfn-resolve';
-import { evaluateInsightRule, parseInsightRule } from '../support/contributor-insights';
-import { nagFindings, resourcesOfType, type Template, testOutdir } from '../support/synth';
+import { refusedPrincipal, renderAccessLogLine, served, unsigned } from '../kit/builders/access-log-sample';
+import { cdkJsonContext } from '../kit/builders/cdk-context';
+import { resolveCfn } from '../kit/builders/cfn-resolve';
+import { evaluateInsightRule, parseInsightRule } from '../kit/builders/contributor-insights';
+import { nagFindings, resourcesOfType, type Template, testOutdir } from '../kit/builders/synth';
 
 /**
  * The optional parts of BrokerMonitoring, proven now with small test-only resources: a REST API

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { stageSchema } from '../../lib/config/schema';
 import { ALARM_CATALOG } from '../../lib/constructs/monitoring/alarm-catalog';
-import { FAKE_SECRET_SUFFIX, generatedName, resolveCfn } from '../support/cfn-resolve';
-import { getSecretValueEvent, identity, rotationServiceEvent } from '../support/cloudtrail-events';
-import { matchesEventPattern } from '../support/event-pattern-matcher';
-import { renderInputTransformer } from '../support/input-transformer';
-import { nagFindings, resourcesOfType, synthBroker, type Template } from '../support/synth';
+import { FAKE_SECRET_SUFFIX, generatedName, resolveCfn } from '../kit/builders/cfn-resolve';
+import { getSecretValueEvent, identity, rotationServiceEvent } from '../kit/builders/cloudtrail-events';
+import { matchesEventPattern } from '../kit/builders/event-pattern-matcher';
+import { renderInputTransformer } from '../kit/builders/input-transformer';
+import { nagFindings, resourcesOfType, synthBroker, type Template } from '../kit/builders/synth';
 
 /**
  * The deployed stack (default stage, as `cdk synth` builds it): the alarms that exist without the

@@ -5,7 +5,7 @@ import { ConfigError, loadStageConfig } from '../../lib/config/load-config';
 import { REFRESH_PAYLOAD, TRANSIENT_ERRORS } from '../../lib/constructs/refresh-workflow';
 import { StackOutput } from '../../lib/stack-output-names';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
-import { definitionOf, idOf, synthBroker } from '../support/test-app';
+import { definitionOf, idOf, synthBroker } from '../kit/builders/test-app';
 
 interface State {
   Type: string;

@@ -6,7 +6,7 @@ import { ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progr
 import { EnvVar } from '../../lambda/core/settings';
 import { StackOutput } from '../../lib/stack-output-names';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
-import { idOf, synthBroker } from '../support/test-app';
+import { idOf, synthBroker } from '../kit/builders/test-app';
 
 let template: Template;
 let stack: TokenBrokerStack;

@@ -10,7 +10,7 @@ import { buildApp } from '../../lib/app';
 import { ACCESS_LOG_FIELDS } from '../../lib/constructs/access-log-format';
 import { StackOutput } from '../../lib/stack-output-names';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
-import { cdkJsonContext } from '../support/cdk-context';
+import { cdkJsonContext } from '../kit/builders/cdk-context';
 
 /**
  * Template assertions on the token API and serve-token, for the default stage and for configured

@@ -6,7 +6,7 @@ import { PlatformStack } from '../../examples/embedded-broker';
 import { ConfigError } from '../../lib/config/load-config';
 import { StackOutput } from '../../lib/stack-output-names';
 import { TokenBroker } from '../../lib/token-broker';
-import { nagFindings, resourcesOfType, synthBroker, type Template, testOutdir } from '../support/synth';
+import { nagFindings, resourcesOfType, synthBroker, type Template, testOutdir } from '../kit/builders/synth';
 
 /**
  * The reusable TokenBroker construct: the deployed stack keeps every stateful resource's logical ID

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AlarmEvaluator, type AlarmState, type Datapoint } from '../support/alarm-evaluator';
-import { BrokerFixture, makeCredentials } from '../support/broker-fixture';
-import { resolveCfn } from '../support/cfn-resolve';
-import { invokeBundled } from '../support/invoke-bundled';
-import { expectNoSecretIn } from '../support/leaks';
-import { synthBroker } from '../support/synth';
-import { FakeTokenServer } from '../support/token-server';
+import { AlarmEvaluator, type AlarmState, type Datapoint } from '../kit/builders/alarm-evaluator';
+import { resolveCfn } from '../kit/builders/cfn-resolve';
+import { synthBroker } from '../kit/builders/synth';
+import { FakeTokenServer } from '../kit/fakes/token-server';
+import { invokeBundled } from '../kit/runners/invoke-bundled';
+import { BrokerFixture, makeCredentials } from '../kit/vitest/broker-fixture';
+import { expectNoSecretIn } from '../kit/vitest/leaks';
 
 /**
  * The first deploy, end to end for on-call: the bundled mint-token answers the scheduled refreshes of
  * a stack whose credentials were never put in; its EMF metrics, placed on a timeline one schedule
- * interval apart, are evaluated against the synthesized template's alarms (test/support/alarm-evaluator.ts
+ * interval apart, are evaluated against the synthesized template's alarms (test/kit/builders/alarm-evaluator.ts
  * follows CloudWatch's documented evaluation). Nothing pages; NotConfigured notifies once; after
  * `credentials set` it notifies OK, and still nothing pages.
  */

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
-import { BrokerFixture, makeCredentials } from '../support/broker-fixture';
-import { type InvokeOutcome, invokeBundled } from '../support/invoke-bundled';
+import { type InvokeOutcome, invokeBundled } from '../kit/runners/invoke-bundled';
+import { BrokerFixture, makeCredentials } from '../kit/vitest/broker-fixture';
 
 /**
  * Nothing foreign leaves mint-token or rotate-credentials. A stand-in for Secrets Manager answers

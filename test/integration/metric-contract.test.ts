@@ -10,9 +10,9 @@ import {
   deliveryFailureMetrics,
   refreshWorkflowMetrics,
 } from '../../lib/constructs/monitoring/metric-factory';
-import { BrokerFixture, makeCredentials } from '../support/broker-fixture';
-import { type InvokeOutcome, invokeBundled } from '../support/invoke-bundled';
-import { FakeTokenServer } from '../support/token-server';
+import { FakeTokenServer } from '../kit/fakes/token-server';
+import { type InvokeOutcome, invokeBundled } from '../kit/runners/invoke-bundled';
+import { BrokerFixture, makeCredentials } from '../kit/vitest/broker-fixture';
 
 /**
  * The contract between the handlers and the alarms: every broker metric an alarm reads

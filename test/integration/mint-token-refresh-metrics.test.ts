@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MetricName } from '../../lambda/core/metric-names';
-import { BrokerFixture, makeCredentials } from '../support/broker-fixture';
-import { type InvokeOutcome, invokeBundled } from '../support/invoke-bundled';
-import { expectNoSecretIn } from '../support/leaks';
-import { bundled, localUpstream } from '../support/rotation-fixture';
-import { FakeTokenServer } from '../support/token-server';
+import { FakeTokenServer } from '../kit/fakes/token-server';
+import { type InvokeOutcome, invokeBundled } from '../kit/runners/invoke-bundled';
+import { BrokerFixture, makeCredentials } from '../kit/vitest/broker-fixture';
+import { expectNoSecretIn } from '../kit/vitest/leaks';
+import { bundled, localUpstream } from '../kit/vitest/rotation-fixture';
 
 /**
  * What the scheduled refresh records through mint-token (seconds to expiry of the cached token and the

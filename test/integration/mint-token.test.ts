@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MetricName } from '../../lambda/core/metric-names';
 import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
-import { BrokerFixture, makeCredentials, type TestCredentials } from '../support/broker-fixture';
-import { type InvokeOutcome, invokeBundled } from '../support/invoke-bundled';
-import { expectNoSecretIn } from '../support/leaks';
-import { FakeTokenServer } from '../support/token-server';
+import { FakeTokenServer } from '../kit/fakes/token-server';
+import { type InvokeOutcome, invokeBundled } from '../kit/runners/invoke-bundled';
+import { BrokerFixture, makeCredentials, type TestCredentials } from '../kit/vitest/broker-fixture';
+import { expectNoSecretIn } from '../kit/vitest/leaks';
 
 /**
  * The bundled mint-token handler (as `cdk synth` packages it) against moto_server (Secrets Manager,

@@ -12,14 +12,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { MetricName } from '../../lambda/core/metric-names';
 import { REFRESH_PAYLOAD } from '../../lib/constructs/refresh-workflow';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
-import { makeCredentials } from '../support/broker-fixture';
-import { LambdaInvokeServer } from '../support/lambda-invoke-server-rotation';
-import { expectNoSecretIn } from '../support/leaks';
-import { MOTO_REGION } from '../support/moto';
-import { LOCAL_MAX_ATTEMPTS, RotationFixture } from '../support/rotation-fixture';
-import { StepFunctionsLocal } from '../support/step-functions-local';
-import { idOf, renderDefinition, synthBroker } from '../support/test-app';
-import { FakeTokenServer } from '../support/token-server';
+import { idOf, renderDefinition, synthBroker } from '../kit/builders/test-app';
+import { LambdaInvokeServer } from '../kit/emulators/lambda-invoke-server-rotation';
+import { StepFunctionsLocal } from '../kit/emulators/step-functions-local';
+import { FakeTokenServer } from '../kit/fakes/token-server';
+import { MOTO_REGION } from '../kit/local-aws/moto';
+import { makeCredentials } from '../kit/vitest/broker-fixture';
+import { expectNoSecretIn } from '../kit/vitest/leaks';
+import { LOCAL_MAX_ATTEMPTS, RotationFixture } from '../kit/vitest/rotation-fixture';
 
 /**
  * The synthesized refresh state machine definition, executed by moto's Step Functions interpreter:

@@ -13,13 +13,13 @@ import { MetricName } from '../../lambda/core/metric-names';
 import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import { parseProgress, ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
 import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
-import { awsClientConfig, makeCredentials, type TestCredentials } from '../support/broker-fixture';
-import type { InvokeOutcome } from '../support/invoke-bundled';
-import { LambdaInvokeServer } from '../support/lambda-invoke-server-rotation';
-import { expectNoSecretIn } from '../support/leaks';
-import { RotationFixture, type RotationStepName } from '../support/rotation-fixture';
-import { DocStrictSecretsManager } from '../support/secrets-manager-doc-strict';
-import { FakeTokenServer } from '../support/token-server';
+import { LambdaInvokeServer } from '../kit/emulators/lambda-invoke-server-rotation';
+import { DocStrictSecretsManager } from '../kit/emulators/secrets-manager-doc-strict';
+import { FakeTokenServer } from '../kit/fakes/token-server';
+import type { InvokeOutcome } from '../kit/runners/invoke-bundled';
+import { awsClientConfig, makeCredentials, type TestCredentials } from '../kit/vitest/broker-fixture';
+import { expectNoSecretIn } from '../kit/vitest/leaks';
+import { RotationFixture, type RotationStepName } from '../kit/vitest/rotation-fixture';
 
 /**
  * The bundled rotate-credentials function, driven step by step as Secrets Manager drives it (the test

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { awsJson, EVENTS, SQS } from '../support/aws-json-client';
-import { FAKE_SECRET_SUFFIX, generatedName, resolveCfn } from '../support/cfn-resolve';
-import { getSecretValueEvent, identity } from '../support/cloudtrail-events';
-import { matchesEventPattern } from '../support/event-pattern-matcher';
-import { resourcesOfType, synthBroker } from '../support/synth';
+import { FAKE_SECRET_SUFFIX, generatedName, resolveCfn } from '../kit/builders/cfn-resolve';
+import { getSecretValueEvent, identity } from '../kit/builders/cloudtrail-events';
+import { matchesEventPattern } from '../kit/builders/event-pattern-matcher';
+import { resourcesOfType, synthBroker } from '../kit/builders/synth';
+import { awsJson, EVENTS, SQS } from '../kit/local-aws/aws-json-client';
 
 /**
  * The unexpected-secret-read rule, exactly as synthesized (pattern and input transformer), loaded

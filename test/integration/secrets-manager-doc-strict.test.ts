@@ -8,12 +8,12 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { awsClientConfig, BrokerFixture, makeCredentials } from '../support/broker-fixture';
-import { bundled } from '../support/rotation-fixture';
-import { DocStrictSecretsManager } from '../support/secrets-manager-doc-strict';
+import { DocStrictSecretsManager } from '../kit/emulators/secrets-manager-doc-strict';
+import { awsClientConfig, BrokerFixture, makeCredentials } from '../kit/vitest/broker-fixture';
+import { bundled } from '../kit/vitest/rotation-fixture';
 
 /**
- * The doc-strict Secrets Manager stand-in itself (test/support/secrets-manager-doc-strict.ts): its
+ * The doc-strict Secrets Manager stand-in itself (test/kit/emulators/secrets-manager-doc-strict.ts): its
  * documented refusals and its corrections of moto, so the rotation tests rest on a checked emulator.
  */
 let standIn: DocStrictSecretsManager;

@@ -1,12 +1,12 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { TEST_API, tokenRequestEvent } from '../support/api-gateway-event';
-import { LambdaInvokeStandIn } from '../support/lambda-invoke-stand-in';
-import { expectNoSecretIn } from '../support/leaks';
-import { RecordingAwsProxy } from '../support/recording-aws-proxy';
-import { ServeTokenBroker, worldSources } from '../support/serve-token-harness';
-import { FakeTokenServer } from '../support/token-server';
-import type { WarmLambda } from '../support/warm-lambda';
+import { TEST_API, tokenRequestEvent } from '../kit/builders/api-gateway-event';
+import { LambdaInvokeStandIn } from '../kit/emulators/lambda-invoke-stand-in';
+import { RecordingAwsProxy } from '../kit/emulators/recording-aws-proxy';
+import { FakeTokenServer } from '../kit/fakes/token-server';
+import type { WarmLambda } from '../kit/runners/warm-lambda';
+import { expectNoSecretIn } from '../kit/vitest/leaks';
+import { ServeTokenBroker, worldSources } from '../kit/vitest/serve-token-harness';
 
 /**
  * The bundled serve-token's audit line cannot be talked into recording a direct invocation as an

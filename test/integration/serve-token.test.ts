@@ -2,14 +2,14 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MetricName } from '../../lambda/core/metric-names';
 import { UNAVAILABLE_MESSAGE } from '../../lambda/core/serve-token-response';
-import { DEFAULT_CALLER_ARN, tokenRequestEvent } from '../support/api-gateway-event';
-import type { InvocationResult } from '../support/invoke-bundled';
-import { LambdaInvokeStandIn } from '../support/lambda-invoke-stand-in';
-import { expectNoSecretIn } from '../support/leaks';
-import { RecordingAwsProxy } from '../support/recording-aws-proxy';
-import { ServeTokenBroker, type SettingsPatch, worldSources } from '../support/serve-token-harness';
-import { FakeTokenServer } from '../support/token-server';
-import type { WarmLambda } from '../support/warm-lambda';
+import { DEFAULT_CALLER_ARN, tokenRequestEvent } from '../kit/builders/api-gateway-event';
+import { LambdaInvokeStandIn } from '../kit/emulators/lambda-invoke-stand-in';
+import { RecordingAwsProxy } from '../kit/emulators/recording-aws-proxy';
+import { FakeTokenServer } from '../kit/fakes/token-server';
+import type { InvocationResult } from '../kit/runners/invoke-bundled';
+import type { WarmLambda } from '../kit/runners/warm-lambda';
+import { expectNoSecretIn } from '../kit/vitest/leaks';
+import { ServeTokenBroker, type SettingsPatch, worldSources } from '../kit/vitest/serve-token-harness';
 
 /**
  * The bundled serve-token handler (as `cdk synth` packages it) with API Gateway proxy events,

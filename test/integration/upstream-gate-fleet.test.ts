@@ -4,13 +4,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { MetricName } from '../../lambda/core/metric-names';
 import { CACHE_KEY_ATTRIBUTE, CURRENT_TOKEN_KEY } from '../../lambda/core/token-cache-schema';
 import { tokenFingerprint } from '../../lambda/core/token-fingerprint';
-import { tokenRequestEvent } from '../support/api-gateway-event';
-import { LambdaInvokeStandIn } from '../support/lambda-invoke-stand-in';
-import { expectNoSecretIn } from '../support/leaks';
-import { RecordingAwsProxy } from '../support/recording-aws-proxy';
-import { ServeTokenBroker, type SettingsPatch, worldSources } from '../support/serve-token-harness';
-import { FakeTokenServer } from '../support/token-server';
-import type { WarmLambda } from '../support/warm-lambda';
+import { tokenRequestEvent } from '../kit/builders/api-gateway-event';
+import { LambdaInvokeStandIn } from '../kit/emulators/lambda-invoke-stand-in';
+import { RecordingAwsProxy } from '../kit/emulators/recording-aws-proxy';
+import { FakeTokenServer } from '../kit/fakes/token-server';
+import type { WarmLambda } from '../kit/runners/warm-lambda';
+import { expectNoSecretIn } from '../kit/vitest/leaks';
+import { ServeTokenBroker, type SettingsPatch, worldSources } from '../kit/vitest/serve-token-harness';
 
 /**
  * The upstream gate as a fleet property, on the bundled functions as `cdk synth` packages them:

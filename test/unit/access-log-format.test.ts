@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FIELDS } from '../../lib/constructs/access-log-format';
-import { refusedPrincipal, renderAccessLogLine, served, unsigned } from '../support/access-log-sample';
+import { refusedPrincipal, renderAccessLogLine, served, unsigned } from '../kit/builders/access-log-sample';
 
 /**
  * The access log must be JSON on every line, also for requests refused before the integration

@@ -11,7 +11,7 @@ import {
 } from '../../lib/constructs/monitoring/alarm-catalog';
 import { RUNBOOK_DIRECTORY, Runbook, runbookLink } from '../../lib/constructs/monitoring/runbooks';
 import { SECRET_EVENT_RULES } from '../../lib/constructs/monitoring/secret-audit-rules';
-import { PROJECT_ROOT } from '../support/cdk-context';
+import { PROJECT_ROOT } from '../kit/builders/cdk-context';
 
 /** Written with the rotation work (another change); runbooks may link to it before it lands. */
 const PROVIDED_ELSEWHERE = new Set<string>([`${Runbook.CredentialsCompromised}.md`]);

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { redactCommanderMessage } from '../../cli/argv-hygiene';
-import { PROJECT_ROOT } from '../support/cdk-context';
-import { runCli } from '../support/cli-harness';
+import { PROJECT_ROOT } from '../kit/builders/cdk-context';
+import { runCli } from '../kit/runners/cli-harness';
 
 /** Nothing typed on the command line is repeated back: a secret pasted into the wrong place stays off screen. */
 const SECRET = 'S3cr3t-on-argv-0123456789';

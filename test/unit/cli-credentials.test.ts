@@ -7,17 +7,17 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
 import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
-import { awsClientConfig, makeCredentials, type TestCredentials } from '../support/broker-fixture';
-import { type CliRun, deployBrokerOutputs, runCli, useMotoCredentials } from '../support/cli-harness';
-import { LambdaInvokeServer } from '../support/lambda-invoke-server-rotation';
-import { expectNoSecretIn } from '../support/leaks';
-import { bundled, RotationFixture } from '../support/rotation-fixture';
-import { DocStrictSecretsManager } from '../support/secrets-manager-doc-strict';
-import { ThroughLineApplications } from '../support/throughline-applications';
+import { LambdaInvokeServer } from '../kit/emulators/lambda-invoke-server-rotation';
+import { DocStrictSecretsManager } from '../kit/emulators/secrets-manager-doc-strict';
+import { ThroughLineApplications } from '../kit/fakes/throughline-applications';
+import { type CliRun, deployBrokerOutputs, runCli, useMotoCredentials } from '../kit/runners/cli-harness';
+import { awsClientConfig, makeCredentials, type TestCredentials } from '../kit/vitest/broker-fixture';
+import { expectNoSecretIn } from '../kit/vitest/leaks';
+import { bundled, RotationFixture } from '../kit/vitest/rotation-fixture';
 
 /**
  * `broker credentials …` run in-process against moto_server (CloudFormation outputs, DynamoDB, KMS),
- * Secrets Manager through the doc-strict stand-in (test/support/secrets-manager-doc-strict.ts: AWS's
+ * Secrets Manager through the doc-strict stand-in (test/kit/emulators/secrets-manager-doc-strict.ts: AWS's
  * documented refusals, the rotation's empty AWSPENDING version, whole-rotation retries, abandonment),
  * which runs the bundled rotation function for RotateSecret; the bundled mint-token behind a local
  * Lambda Invoke stand-in; bundled serve-token instances; and a local ThroughLine that knows which
@@ -49,7 +49,7 @@ beforeEach(() => {
 /** A deployed broker: resources in moto, outputs in a moto stack, rotation attached in the stand-in. */
 async function deployed(initial: TestCredentials | string | undefined) {
   const fixture = await RotationFixture.create(initial, lambdaServer, throughline.url, standIn);
-  const { stage } = await deployBrokerOutputs({
+  const { stage } = await deployBrokerOutputs(awsClientConfig(), {
     secretArn: fixture.secretArn,
     mintTokenFunctionName: fixture.mintTokenFunctionName,
   });

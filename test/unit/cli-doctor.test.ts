@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-cloudtrail';
 import { describe, expect, inject, it } from 'vitest';
 import { checkTrailCoverage, describeCoverage } from '../../cli/operations/trail-check';
-import { runCli, useMotoCredentials } from '../support/cli-harness';
+import { runCli, useMotoCredentials } from '../kit/runners/cli-harness';
 
 const REGION = 'eu-west-2';
 

@@ -8,9 +8,9 @@ import {
 } from '@aws-sdk/client-cloudtrail';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runCli, useMotoCredentials } from '../support/cli-harness';
-import { LambdaAccountSettingsStandIn } from '../support/lambda-account-settings-stand-in';
-import { MOTO_CREDENTIALS } from '../support/moto';
+import { LambdaAccountSettingsStandIn } from '../kit/emulators/lambda-account-settings-stand-in';
+import { MOTO_CREDENTIALS } from '../kit/local-aws/moto';
+import { runCli, useMotoCredentials } from '../kit/runners/cli-harness';
 
 /**
  * `broker preflight` against moto_server (API Gateway GetAccount, CloudTrail DescribeTrails /

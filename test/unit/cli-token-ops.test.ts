@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { makeCredentials } from '../support/broker-fixture';
-import { deployBrokerOutputs, runCli, useMotoCredentials } from '../support/cli-harness';
-import { LambdaInvokeServer } from '../support/lambda-invoke-server-rotation';
-import { expectNoSecretIn } from '../support/leaks';
-import { RotationFixture } from '../support/rotation-fixture';
-import { FakeTokenServer } from '../support/token-server';
+import { LambdaInvokeServer } from '../kit/emulators/lambda-invoke-server-rotation';
+import { FakeTokenServer } from '../kit/fakes/token-server';
+import { deployBrokerOutputs, runCli, useMotoCredentials } from '../kit/runners/cli-harness';
+import { awsClientConfig, makeCredentials } from '../kit/vitest/broker-fixture';
+import { expectNoSecretIn } from '../kit/vitest/leaks';
+import { RotationFixture } from '../kit/vitest/rotation-fixture';
 
 /** `broker token refresh|flush` against moto and the bundled mint-token behind a local Lambda Invoke stand-in. */
 let server: FakeTokenServer;
@@ -27,7 +27,7 @@ beforeEach(() => {
 async function deployed() {
   const creds = makeCredentials();
   const fixture = await RotationFixture.create(creds, lambdaServer, server.url);
-  const { stage } = await deployBrokerOutputs({
+  const { stage } = await deployBrokerOutputs(awsClientConfig(), {
     secretArn: fixture.secretArn,
     mintTokenFunctionName: fixture.mintTokenFunctionName,
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateInsightRule, parseInsightRule, RuleSyntaxError } from '../support/contributor-insights';
+import { evaluateInsightRule, parseInsightRule, RuleSyntaxError } from '../kit/builders/contributor-insights';
 
 /** The Contributor Insights rule validator/evaluator the access-log tests rely on. */
 const rule = (contribution: object, extra: object = {}) => ({

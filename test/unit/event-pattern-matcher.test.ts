@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matchesEventPattern, UnsupportedPatternError } from '../support/event-pattern-matcher';
+import { matchesEventPattern, UnsupportedPatternError } from '../kit/builders/event-pattern-matcher';
 
 /** The matcher the secret-audit tests rely on, checked against the EventBridge rules it implements. */
 describe('event-pattern matcher', () => {

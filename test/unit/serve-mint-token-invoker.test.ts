@@ -8,8 +8,8 @@ import {
   MintTokenInvoker,
   PERMANENT_MINT_ERRORS,
 } from '../../lambda/core/mint-token-invoker';
-import { LambdaInvokeStandIn } from '../support/lambda-invoke-stand-in';
-import { MOTO_CREDENTIALS } from '../support/moto';
+import { LambdaInvokeStandIn } from '../kit/emulators/lambda-invoke-stand-in';
+import { MOTO_CREDENTIALS } from '../kit/local-aws/moto';
 
 /** MintTokenInvoker with the real LambdaClient against the local Lambda Invoke API stand-in. */
 let standIn: LambdaInvokeStandIn;

@@ -7,7 +7,7 @@ import {
 } from '../../lambda/core/serve-token-request';
 import { parseServeTokenSettings, type ServeTokenSettings } from '../../lambda/core/serve-token-settings';
 import { SettingsError } from '../../lambda/core/settings';
-import { TEST_API, tokenRequestEvent } from '../support/api-gateway-event';
+import { TEST_API, tokenRequestEvent } from '../kit/builders/api-gateway-event';
 
 const SETTINGS: ServeTokenSettings = {
   defaultMinTtlSeconds: 60,

@@ -3,8 +3,8 @@ import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copi
 import type { CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { TokenBrokerStack } from '../../../lib/token-broker-stack';
-import { type CfnResources, resolveCfn } from '../../support/cfn-resolve';
-import type { Template } from '../../support/synth';
+import { type CfnResources, resolveCfn } from '../../kit/builders/cfn-resolve';
+import type { Template } from '../../kit/builders/synth';
 import {
   ACCOUNT,
   ACTIONS,

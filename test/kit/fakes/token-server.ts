@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TlsMaterial } from './tls';
+import type { TlsMaterial } from '../local-aws/tls';
 
 /** What the fake ThroughLine token endpoint does with one request. */
 export type TokenBehaviour =

@@ -1,30 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
-import { TokenApiEnvVar } from '../../lambda/core/serve-token-request';
-import { ServeEnvVar, type ServeTokenSettings } from '../../lambda/core/serve-token-settings';
-import { EnvVar } from '../../lambda/core/settings';
+import { OPERATOR_ALIAS } from '../../../lambda/core/mint-token-request';
+import { TokenApiEnvVar } from '../../../lambda/core/serve-token-request';
+import { ServeEnvVar, type ServeTokenSettings } from '../../../lambda/core/serve-token-settings';
+import { EnvVar } from '../../../lambda/core/settings';
+import type { LambdaInvokeStandIn } from '../emulators/lambda-invoke-stand-in';
+import type { RecordingAwsProxy } from '../emulators/recording-aws-proxy';
+import type { FakeTokenServer } from '../fakes/token-server';
+import { MOTO_CREDENTIALS, MOTO_REGION } from '../local-aws/moto';
+import { MotoBroker, makeCredentials, type TestCredentials } from '../local-aws/moto-broker';
+import { WarmLambda } from '../runners/warm-lambda';
 import { TEST_API } from './api-gateway-event';
-import type { LambdaInvokeStandIn } from './lambda-invoke-stand-in';
-import { MOTO_CREDENTIALS, MOTO_REGION } from './moto';
-import { type LocalAwsEnv, MotoBroker, makeCredentials, type TestCredentials } from './moto-broker';
-import type { RecordingAwsProxy } from './recording-aws-proxy';
-import type { BundledFunction } from './synth-bundles';
-import type { FakeTokenServer } from './token-server';
-import { WarmLambda } from './warm-lambda';
+import { bundledFrom, type WorldSources } from './world-sources';
 
 export type SettingsPatch = (settings: Record<string, Record<string, unknown>>) => void;
-
-/** Where the world's pieces come from: the synthesized bundles and the local AWS (moto_server). No vitest import: benchmarks use it too. */
-export interface WorldSources {
-  readonly bundles: Readonly<Record<string, BundledFunction>>;
-  readonly localEnv: LocalAwsEnv;
-}
-
-function bundledFrom(sources: WorldSources, name: 'MintToken' | 'ServeToken'): BundledFunction {
-  const fn = sources.bundles[name];
-  if (!fn) throw new Error(`${name} bundle not found in the synthesized app`);
-  return fn;
-}
 
 /**
  * One broker's world for serve-token integration tests: its moto resources (key, credentials,
@@ -145,7 +133,7 @@ export class ServeTokenBroker {
       [EnvVar.TokenKeyArn]: this.fixture.keyArn,
       [ServeEnvVar.MintFunctionName]: this.mintFunctionName,
       [ServeEnvVar.Settings]: JSON.stringify(settings),
-      // The API the test events come from (test/support/api-gateway-event.ts).
+      // The API the test events come from (test/kit/builders/api-gateway-event.ts).
       [TokenApiEnvVar.ApiId]: TEST_API.apiId,
       [TokenApiEnvVar.Stage]: TEST_API.stage,
       AWS_ENDPOINT_URL: this.proxy.endpoint,

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App, type Stack } from 'aws-cdk-lib';
 import { Template as AssertionsTemplate } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { buildApp } from '../../lib/app';
+import { buildApp } from '../../../lib/app';
 import { cdkJsonContext, PROJECT_ROOT } from './cdk-context';
 import type { CfnResources } from './cfn-resolve';
 

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { buildApp } from '../../lib/app';
+import { buildApp } from '../../../lib/app';
 import { cdkJsonContext } from './cdk-context';
 
 export interface BundledFunction {

@@ -1,4 +1,4 @@
-import { accessLogFormat } from '../../lib/constructs/access-log-format';
+import { accessLogFormat } from '../../../lib/constructs/access-log-format';
 
 /**
  * Renders access-log lines exactly as API Gateway would from the API's real format string

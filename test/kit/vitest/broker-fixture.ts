@@ -1,7 +1,12 @@
 import { inject } from 'vitest';
-import { awsClientConfigFor, type LocalAwsEnv, MotoBroker, type TestCredentials } from './moto-broker';
+import {
+  awsClientConfigFor,
+  type LocalAwsEnv,
+  MotoBroker,
+  type TestCredentials,
+} from '../local-aws/moto-broker';
 
-export { makeCredentials, type TestCredentials } from './moto-broker';
+export { makeCredentials, type TestCredentials } from '../local-aws/moto-broker';
 
 /** The local AWS of this test run (started by the global setup). */
 export const localAwsEnv = (): LocalAwsEnv => ({

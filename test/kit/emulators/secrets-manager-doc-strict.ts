@@ -6,7 +6,7 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { invokeBundled } from './invoke-bundled';
+import { invokeBundled } from '../runners/invoke-bundled';
 
 /**
  * Secrets Manager for tests, strict to what AWS DOCUMENTS about rotation, in front of moto_server.

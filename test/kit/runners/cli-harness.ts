@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import type { CliIo } from '../../cli/io';
-import { buildProgram } from '../../cli/program';
-import { brokerStackName, StackOutput } from '../../lib/stack-output-names';
-import { awsClientConfig } from './broker-fixture';
-import { MOTO_CREDENTIALS, MOTO_REGION } from './moto';
+import {
+  CloudFormationClient,
+  type CloudFormationClientConfig,
+  CreateStackCommand,
+} from '@aws-sdk/client-cloudformation';
+import type { CliIo } from '../../../cli/io';
+import { buildProgram } from '../../../cli/program';
+import { brokerStackName, StackOutput } from '../../../lib/stack-output-names';
+import { MOTO_CREDENTIALS, MOTO_REGION } from '../local-aws/moto';
 
 export interface CliRun {
   readonly out: string[];
@@ -51,13 +54,16 @@ export async function runCli(
   return { out, err, error, text };
 }
 
-/** A CloudFormation stack in moto carrying the broker's outputs, so the CLI finds resources as in AWS. */
-export async function deployBrokerOutputs(outputs: {
-  readonly secretArn: string;
-  readonly mintTokenFunctionName: string;
-}): Promise<{ stage: string }> {
+/**
+ * A CloudFormation stack in moto (`clientConfig`: the SDK config for it) carrying the broker's
+ * outputs, so the CLI finds resources as in AWS.
+ */
+export async function deployBrokerOutputs(
+  clientConfig: CloudFormationClientConfig,
+  outputs: { readonly secretArn: string; readonly mintTokenFunctionName: string },
+): Promise<{ stage: string }> {
   const stage = `t${randomUUID().slice(0, 8)}`;
-  const cloudFormation = new CloudFormationClient(awsClientConfig());
+  const cloudFormation = new CloudFormationClient(clientConfig);
   await cloudFormation.send(
     new CreateStackCommand({
       StackName: brokerStackName(stage),

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TestCredentials } from './moto-broker';
-import type { TlsMaterial } from './tls';
+import type { TestCredentials } from '../local-aws/moto-broker';
+import type { TlsMaterial } from '../local-aws/tls';
 import { makeAccessToken } from './token-server';
 
 /**

@@ -1,8 +1,8 @@
 import { inject } from 'vitest';
+import type { WorldSources } from '../builders/world-sources';
 import { localAwsEnv } from './broker-fixture';
-import type { WorldSources } from './serve-token-world';
 
-export { ServeTokenBroker, type SettingsPatch } from './serve-token-world';
+export { ServeTokenBroker, type SettingsPatch } from '../builders/serve-token-world';
 
 /** This test run's bundles and moto_server, for ServeTokenBroker.createFrom. */
 export const worldSources = (): WorldSources => ({

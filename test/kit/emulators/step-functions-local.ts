@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort, MOTO_CREDENTIALS, MOTO_REGION } from './moto';
+import { freePort, MOTO_CREDENTIALS, MOTO_REGION } from '../local-aws/moto';
 
 /**
  * Step Functions that really executes state machines: a dedicated moto_server with moto's ASL

@@ -4,25 +4,18 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { inject } from 'vitest';
-import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
-import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
-import { TokenApiEnvVar } from '../../lambda/core/serve-token-request';
-import { ServeEnvVar } from '../../lambda/core/serve-token-settings';
-import { EnvVar } from '../../lambda/core/settings';
+import { OPERATOR_ALIAS } from '../../../lambda/core/mint-token-request';
+import { STAGED_LABEL } from '../../../lambda/core/rotation/secret-versions';
+import { TokenApiEnvVar } from '../../../lambda/core/serve-token-request';
+import { ServeEnvVar } from '../../../lambda/core/serve-token-settings';
+import { EnvVar } from '../../../lambda/core/settings';
+import type { LambdaInvokeServer } from '../emulators/lambda-invoke-server-rotation';
+import type { DocStrictSecretsManager } from '../emulators/secrets-manager-doc-strict';
+import { MOTO_CREDENTIALS, MOTO_REGION } from '../local-aws/moto';
+import { awsClientConfigFor, type MotoBroker, type TestCredentials } from '../local-aws/moto-broker';
+import { type InvokeOutcome, invokeBundled } from '../runners/invoke-bundled';
 import { TEST_API, tokenRequestEvent } from './api-gateway-event';
-import { awsClientConfig, BrokerFixture, type TestCredentials } from './broker-fixture';
-import { type InvokeOutcome, invokeBundled } from './invoke-bundled';
-import type { LambdaInvokeServer } from './lambda-invoke-server-rotation';
-import { MOTO_CREDENTIALS, MOTO_REGION } from './moto';
-import type { DocStrictSecretsManager } from './secrets-manager-doc-strict';
-import type { BundledFunction } from './synth-bundles';
-
-export function bundled(name: 'MintToken' | 'RotateCredentials' | 'ServeToken'): BundledFunction {
-  const fn = inject('bundledFunctions')[name];
-  if (!fn) throw new Error(`${name} bundle not found in the synthesized app`);
-  return fn;
-}
+import { bundledFrom, type WorldSources } from './world-sources';
 
 /** Settings for the local token server: short timeouts and backoff, so failures are quick. */
 export function localUpstream(tokenUrl: string) {
@@ -53,35 +46,28 @@ export type RotationStepName = 'createSecret' | 'setSecret' | 'testSecret' | 'fi
  * function and `secrets` talk to Secrets Manager through the doc-strict stand-in, which holds the
  * rotation's empty AWSPENDING version as Secrets Manager does.
  */
-export class RotationFixture {
+export class RotationWorld {
   readonly mintTokenFunctionName: string;
   /** Secrets Manager as the rotation function and operators see it: through the doc-strict stand-in. */
   readonly secrets: SecretsManagerClient;
 
-  private constructor(
-    readonly broker: BrokerFixture,
+  /** `broker`: the key, secret and table in moto (MotoBroker.createIn); `docStrict`: rotation tests need one. */
+  constructor(
+    private readonly sources: WorldSources,
+    readonly broker: MotoBroker,
     readonly lambdaServer: LambdaInvokeServer,
     readonly tokenUrl: string,
     private readonly docStrict: DocStrictSecretsManager | undefined,
   ) {
     this.secrets = docStrict
-      ? new SecretsManagerClient({ ...awsClientConfig(), endpoint: docStrict.url })
+      ? new SecretsManagerClient({ ...awsClientConfigFor(broker.localEnv), endpoint: docStrict.url })
       : broker.secrets;
     this.mintTokenFunctionName = `mint-token-${randomUUID().slice(0, 8)}`;
     lambdaServer.register(this.mintTokenFunctionName, {
       aliases: [OPERATOR_ALIAS],
-      bundle: bundled('MintToken').bundle,
-      env: broker.functionEnv(bundled('MintToken').environment, localUpstream(tokenUrl)),
+      bundle: bundledFrom(sources, 'MintToken').bundle,
+      env: broker.functionEnv(bundledFrom(sources, 'MintToken').environment, localUpstream(tokenUrl)),
     });
-  }
-
-  static async create(
-    initial: TestCredentials | string | undefined,
-    lambdaServer: LambdaInvokeServer,
-    tokenUrl: string,
-    standIn?: DocStrictSecretsManager,
-  ): Promise<RotationFixture> {
-    return new RotationFixture(await BrokerFixture.create(initial), lambdaServer, tokenUrl, standIn);
   }
 
   get secretArn(): string {
@@ -91,7 +77,10 @@ export class RotationFixture {
   /** The rotate-credentials environment as deployed, pointed at moto, the token server and mint-token. */
   rotateEnv(): Record<string, string> {
     return {
-      ...this.broker.functionEnv(bundled('RotateCredentials').environment, localUpstream(this.tokenUrl)),
+      ...this.broker.functionEnv(
+        bundledFrom(this.sources, 'RotateCredentials').environment,
+        localUpstream(this.tokenUrl),
+      ),
       [EnvVar.MintTokenFunctionName]: this.mintTokenFunctionName,
       AWS_ENDPOINT_URL_LAMBDA: this.lambdaServer.url,
       ...(this.docStrict ? { AWS_ENDPOINT_URL_SECRETS_MANAGER: this.docStrict.url } : {}),
@@ -131,7 +120,7 @@ export class RotationFixture {
   ): Promise<InvokeOutcome> {
     const rotationToken = this.docStrict?.rotations.find((r) => r.token === token)?.rotationToken;
     return invokeBundled({
-      bundle: bundled('RotateCredentials').bundle,
+      bundle: bundledFrom(this.sources, 'RotateCredentials').bundle,
       env: this.rotateEnv(),
       events: steps.map((Step) => ({
         SecretId: secretId,
@@ -151,7 +140,7 @@ export class RotationFixture {
     accessToken: string | undefined;
     logLines: string[];
   }> {
-    const serve = bundled('ServeToken');
+    const serve = bundledFrom(this.sources, 'ServeToken');
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(serve.environment))
       if (typeof value === 'string') env[name] = value;

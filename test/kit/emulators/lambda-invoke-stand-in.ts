@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { InvocationResult } from './invoke-bundled';
+import type { InvocationResult } from '../runners/invoke-bundled';
 import { invokedFunctionArn, invokeTargetOf } from './lambda-qualifier';
 
 /** What a registered function does with an invocation's payload (e.g. run it in a WarmLambda). */

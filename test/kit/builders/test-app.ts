@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { buildApp } from '../../lib/app';
-import type { TokenBrokerStack } from '../../lib/token-broker-stack';
+import { buildApp } from '../../../lib/app';
+import type { TokenBrokerStack } from '../../../lib/token-broker-stack';
 import { cdkJsonContext, PROJECT_ROOT } from './cdk-context';
 
 /**

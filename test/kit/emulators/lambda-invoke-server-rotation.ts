@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type InvokeOutcome, invokeBundled } from './invoke-bundled';
+import { type InvokeOutcome, invokeBundled } from '../runners/invoke-bundled';
 import { invokedFunctionArn, invokeTargetOf } from './lambda-qualifier';
 
 /** A function the server can run: a bundled handler and the environment it runs with. */

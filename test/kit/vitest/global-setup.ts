@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { PROJECT_ROOT } from './cdk-context';
-import { startMoto } from './moto';
-import { type BundledFunction, synthBundledFunctions } from './synth-bundles';
-import { createLocalCertificate, type TlsMaterial } from './tls';
+import { PROJECT_ROOT } from '../builders/cdk-context';
+import { type BundledFunction, synthBundledFunctions } from '../builders/synth-bundles';
+import { startMoto } from '../local-aws/moto';
+import { createLocalCertificate, type TlsMaterial } from '../local-aws/tls';
 
 declare module 'vitest' {
   export interface ProvidedContext {
