@@ -1,7 +1,7 @@
 import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { tokenRequestEvent } from '../test/kit/builders/api-gateway-event';
 import { ServeTokenBroker } from '../test/kit/builders/serve-token-world';
-import { LambdaInvokeStandIn } from '../test/kit/emulators/lambda-invoke-stand-in';
+import { LambdaInvokeEmulator } from '../test/kit/emulators/lambda-invoke';
 import { RecordingAwsProxy } from '../test/kit/emulators/recording-aws-proxy';
 import { FakeTokenServer } from '../test/kit/fakes/token-server';
 import { MOTO_CREDENTIALS, MOTO_REGION } from '../test/kit/local-aws/moto';
@@ -55,7 +55,7 @@ async function drive(
 async function runBroker(env: BenchEnv, shape: LoadShape): Promise<LoadResult> {
   const server = await FakeTokenServer.start(env.tls);
   server.fallback = { kind: 'token', expiresIn: shape.tokenLifetimeSeconds };
-  const standIn = await LambdaInvokeStandIn.start();
+  const standIn = await LambdaInvokeEmulator.start();
   const proxy = await RecordingAwsProxy.start(env.localAws.motoEndpoint);
   const broker = await ServeTokenBroker.createFrom(
     { bundles: env.bundles, localEnv: env.localAws },
@@ -80,7 +80,7 @@ async function runBroker(env: BenchEnv, shape: LoadShape): Promise<LoadResult> {
     }
     // The scheduled refresh: Scheduler → Step Functions → Lambda Invoke (retrying a throttle once).
     const lambda = new LambdaClient({
-      endpoint: standIn.endpoint,
+      endpoint: standIn.url,
       region: MOTO_REGION,
       credentials: MOTO_CREDENTIALS,
     });

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { tokenRequestEvent } from '../test/kit/builders/api-gateway-event';
 import { ServeTokenBroker } from '../test/kit/builders/serve-token-world';
-import { LambdaInvokeStandIn } from '../test/kit/emulators/lambda-invoke-stand-in';
+import { LambdaInvokeEmulator } from '../test/kit/emulators/lambda-invoke';
 import { RecordingAwsProxy } from '../test/kit/emulators/recording-aws-proxy';
 import { FakeTokenServer, type TokenBehaviour } from '../test/kit/fakes/token-server';
 import type { WarmLambda } from '../test/kit/runners/warm-lambda';
@@ -67,7 +67,7 @@ async function withBroker<T>(
   gateScale: number,
   run: (broker: ServeTokenBroker) => Promise<T>,
 ): Promise<T> {
-  const standIn = await LambdaInvokeStandIn.start();
+  const standIn = await LambdaInvokeEmulator.start();
   const proxy = await RecordingAwsProxy.start(env.localAws.motoEndpoint);
   const broker = await ServeTokenBroker.createFrom(
     { bundles: env.bundles, localEnv: env.localAws },

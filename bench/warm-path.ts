@@ -6,7 +6,7 @@ import { TokenCache } from '../lambda/core/token-cache';
 import { TokenCipher } from '../lambda/core/token-cipher';
 import { tokenRequestEvent } from '../test/kit/builders/api-gateway-event';
 import { ServeTokenBroker } from '../test/kit/builders/serve-token-world';
-import { LambdaInvokeStandIn } from '../test/kit/emulators/lambda-invoke-stand-in';
+import { LambdaInvokeEmulator } from '../test/kit/emulators/lambda-invoke';
 import { RecordingAwsProxy } from '../test/kit/emulators/recording-aws-proxy';
 import { FakeTokenServer } from '../test/kit/fakes/token-server';
 import { MOTO_CREDENTIALS, MOTO_REGION } from '../test/kit/local-aws/moto';
@@ -72,7 +72,7 @@ export async function benchWarmPath(
   l2Reads: number,
 ): Promise<ReportSection> {
   const server = await FakeTokenServer.start(env.tls);
-  const standIn = await LambdaInvokeStandIn.start();
+  const standIn = await LambdaInvokeEmulator.start();
   const proxy = await RecordingAwsProxy.start(env.localAws.motoEndpoint);
   const broker = await ServeTokenBroker.createFrom(
     { bundles: env.bundles, localEnv: env.localAws },

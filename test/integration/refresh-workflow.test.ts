@@ -13,7 +13,7 @@ import { MetricName } from '../../lambda/core/metric-names';
 import { REFRESH_PAYLOAD } from '../../lib/constructs/refresh-workflow';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
 import { idOf, renderDefinition, synthBroker } from '../kit/builders/test-app';
-import { LambdaInvokeServer } from '../kit/emulators/lambda-invoke-server-rotation';
+import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { StepFunctionsLocal } from '../kit/emulators/step-functions-local';
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import { MOTO_REGION } from '../kit/local-aws/moto';
@@ -31,7 +31,7 @@ const ACCOUNT = '123456789012';
 const STACK_NAME = 'ThroughLineTokenBroker-test';
 
 let server: FakeTokenServer;
-let lambdaServer: LambdaInvokeServer;
+let lambdaServer: LambdaInvokeEmulator;
 let sfnLocal: StepFunctionsLocal;
 let sfn: SFNClient;
 let definitionString: unknown;
@@ -41,7 +41,7 @@ let subscriber: Server;
 
 beforeAll(async () => {
   server = await FakeTokenServer.start(inject('trustedTls'));
-  lambdaServer = await LambdaInvokeServer.start();
+  lambdaServer = await LambdaInvokeEmulator.start();
   sfnLocal = await StepFunctionsLocal.start(lambdaServer.url);
   sfn = new SFNClient(sfnLocal.clientConfig());
   // Short retry delays keep the test quick; the structure is the deployed one.
@@ -185,12 +185,12 @@ describe('refresh state machine (executed)', () => {
 
   it('retries a Lambda throttle (mint-token busy with another caller) and succeeds', async () => {
     const { fixture, stateMachineArn } = await broker();
-    lambdaServer.throttleNext(1);
+    lambdaServer.throttleNext(fixture.mintTokenFunctionName, 1);
 
     const execution = await runSchedule(stateMachineArn);
 
     expect(execution.status).toBe('SUCCEEDED');
-    expect(lambdaServer.invocations.map((i) => i.throttled)).toEqual([true, false]);
+    expect(lambdaServer.invocations.map((i) => i.outcome === 'throttled')).toEqual([true, false]);
     expect(await fixture.broker.rawCachedItem()).toBeDefined();
     expect(notifications).toEqual([]);
   });
@@ -209,7 +209,7 @@ describe('refresh state machine (executed)', () => {
       attempted: true,
       gate: { open: false, lastFailure: 'upstream_unavailable' },
     });
-    expect(lambdaServer.invocations.filter((i) => !i.throttled)).toHaveLength(1);
+    expect(lambdaServer.invocations.filter((i) => i.outcome !== 'throttled')).toHaveLength(1);
     // Bounded by mint-token's own attempts, each let through by the gate's backoff.
     expect(server.requests.length).toBeGreaterThanOrEqual(1);
     expect(server.requests.length).toBeLessThanOrEqual(LOCAL_MAX_ATTEMPTS);
@@ -238,17 +238,17 @@ describe('refresh state machine (executed)', () => {
     expect(lambdaServer.invocations).toHaveLength(2);
     expect(server.requests).toHaveLength(0);
     expect(notifications).toEqual([]);
-    const emitted = lambdaServer.invocations.flatMap((i) => emittedMetrics(i.outcome?.logRecords ?? []));
+    const emitted = lambdaServer.invocations.flatMap((i) => emittedMetrics(i.run?.logRecords ?? []));
     expect(emitted.filter((m) => m === MetricName.BrokerNotConfigured)).toHaveLength(2);
     expect(emitted).not.toContain(MetricName.MintFailed);
-    expect(lambdaServer.invocations.map((i) => i.outcome?.results[0]?.ok)).toEqual([true, true]);
+    expect(lambdaServer.invocations.map((i) => i.run?.results[0]?.ok)).toEqual([true, true]);
 
     // After `credentials set` the next run mints: the RefreshSilent signal gets its report again.
     const creds = makeCredentials();
     await fixture.broker.putCredentials(creds);
     const configured = await run(3);
     expect(JSON.parse(configured.output ?? '{}')).toMatchObject({ outcome: 'minted' });
-    expect(emittedMetrics(lambdaServer.invocations.at(-1)?.outcome?.logRecords ?? [])).toContain(
+    expect(emittedMetrics(lambdaServer.invocations.at(-1)?.run?.logRecords ?? [])).toContain(
       MetricName.CachedTokenSecondsToExpiry,
     );
     expect(notifications).toEqual([]);

@@ -13,7 +13,7 @@ import { MetricName } from '../../lambda/core/metric-names';
 import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
 import { parseProgress, ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
 import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
-import { LambdaInvokeServer } from '../kit/emulators/lambda-invoke-server-rotation';
+import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { DocStrictSecretsManager } from '../kit/emulators/secrets-manager-doc-strict';
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import type { InvokeOutcome } from '../kit/runners/invoke-bundled';
@@ -30,12 +30,12 @@ import { RotationFixture, type RotationStepName } from '../kit/vitest/rotation-f
 const ALL_STEPS: readonly RotationStepName[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
 
 let server: FakeTokenServer;
-let lambdaServer: LambdaInvokeServer;
+let lambdaServer: LambdaInvokeEmulator;
 let standIn: DocStrictSecretsManager;
 
 beforeAll(async () => {
   server = await FakeTokenServer.start(inject('trustedTls'));
-  lambdaServer = await LambdaInvokeServer.start();
+  lambdaServer = await LambdaInvokeEmulator.start();
   standIn = await DocStrictSecretsManager.start(
     inject('motoEndpoint'),
     new SecretsManagerClient(awsClientConfig()),

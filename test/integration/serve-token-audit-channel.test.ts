@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TEST_API, tokenRequestEvent } from '../kit/builders/api-gateway-event';
-import { LambdaInvokeStandIn } from '../kit/emulators/lambda-invoke-stand-in';
+import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { RecordingAwsProxy } from '../kit/emulators/recording-aws-proxy';
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import type { WarmLambda } from '../kit/runners/warm-lambda';
@@ -18,14 +18,14 @@ import { ServeTokenBroker, worldSources } from '../kit/vitest/serve-token-harnes
 const FORGED_CALLER = 'arn:aws:iam::123456789012:role/Someone-Else-Entirely';
 
 let tokenServer: FakeTokenServer;
-let standIn: LambdaInvokeStandIn;
+let standIn: LambdaInvokeEmulator;
 let proxy: RecordingAwsProxy;
 let broker: ServeTokenBroker;
 let instance: WarmLambda;
 
 beforeAll(async () => {
   tokenServer = await FakeTokenServer.start(inject('trustedTls'));
-  standIn = await LambdaInvokeStandIn.start();
+  standIn = await LambdaInvokeEmulator.start();
   proxy = await RecordingAwsProxy.start(inject('motoEndpoint'));
   broker = await ServeTokenBroker.createFrom(worldSources(), { tokenServer, standIn, proxy });
   instance = await broker.startServe();

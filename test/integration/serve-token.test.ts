@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { MetricName } from '../../lambda/core/metric-names';
 import { UNAVAILABLE_MESSAGE } from '../../lambda/core/serve-token-response';
 import { DEFAULT_CALLER_ARN, tokenRequestEvent } from '../kit/builders/api-gateway-event';
-import { LambdaInvokeStandIn } from '../kit/emulators/lambda-invoke-stand-in';
+import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { RecordingAwsProxy } from '../kit/emulators/recording-aws-proxy';
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import type { InvocationResult } from '../kit/runners/invoke-bundled';
@@ -19,13 +19,13 @@ import { ServeTokenBroker, type SettingsPatch, worldSources } from '../kit/vites
  */
 
 let tokenServer: FakeTokenServer;
-let standIn: LambdaInvokeStandIn;
+let standIn: LambdaInvokeEmulator;
 let proxy: RecordingAwsProxy;
 let brokers: ServeTokenBroker[] = [];
 
 beforeAll(async () => {
   tokenServer = await FakeTokenServer.start(inject('trustedTls'));
-  standIn = await LambdaInvokeStandIn.start();
+  standIn = await LambdaInvokeEmulator.start();
   proxy = await RecordingAwsProxy.start(inject('motoEndpoint'));
 });
 afterAll(async () => {

@@ -5,7 +5,7 @@ import { MetricName } from '../../lambda/core/metric-names';
 import { CACHE_KEY_ATTRIBUTE, CURRENT_TOKEN_KEY } from '../../lambda/core/token-cache-schema';
 import { tokenFingerprint } from '../../lambda/core/token-fingerprint';
 import { tokenRequestEvent } from '../kit/builders/api-gateway-event';
-import { LambdaInvokeStandIn } from '../kit/emulators/lambda-invoke-stand-in';
+import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { RecordingAwsProxy } from '../kit/emulators/recording-aws-proxy';
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import type { WarmLambda } from '../kit/runners/warm-lambda';
@@ -25,13 +25,13 @@ import { ServeTokenBroker, type SettingsPatch, worldSources } from '../kit/vites
  */
 
 let tokenServer: FakeTokenServer;
-let standIn: LambdaInvokeStandIn;
+let standIn: LambdaInvokeEmulator;
 let proxy: RecordingAwsProxy;
 let brokers: ServeTokenBroker[] = [];
 
 beforeAll(async () => {
   tokenServer = await FakeTokenServer.start(inject('trustedTls'));
-  standIn = await LambdaInvokeStandIn.start();
+  standIn = await LambdaInvokeEmulator.start();
   proxy = await RecordingAwsProxy.start(inject('motoEndpoint'));
 });
 afterAll(async () => {

@@ -7,7 +7,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
 import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
-import { LambdaInvokeServer } from '../kit/emulators/lambda-invoke-server-rotation';
+import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { DocStrictSecretsManager } from '../kit/emulators/secrets-manager-doc-strict';
 import { ThroughLineApplications } from '../kit/fakes/throughline-applications';
 import { type CliRun, deployBrokerOutputs, runCli, useMotoCredentials } from '../kit/runners/cli-harness';
@@ -24,13 +24,13 @@ import { bundled, RotationFixture } from '../kit/vitest/rotation-fixture';
  * applications exist and which pair each token was issued to. Every output is scanned for leaks.
  */
 let throughline: ThroughLineApplications;
-let lambdaServer: LambdaInvokeServer;
+let lambdaServer: LambdaInvokeEmulator;
 let standIn: DocStrictSecretsManager;
 
 beforeAll(async () => {
   useMotoCredentials();
   throughline = await ThroughLineApplications.start(inject('trustedTls'));
-  lambdaServer = await LambdaInvokeServer.start();
+  lambdaServer = await LambdaInvokeEmulator.start();
   standIn = await DocStrictSecretsManager.start(
     inject('motoEndpoint'),
     new SecretsManagerClient(awsClientConfig()),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { LambdaInvokeServer } from '../kit/emulators/lambda-invoke-server-rotation';
+import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import { deployBrokerOutputs, runCli, useMotoCredentials } from '../kit/runners/cli-harness';
 import { awsClientConfig, makeCredentials } from '../kit/vitest/broker-fixture';
@@ -8,12 +8,12 @@ import { RotationFixture } from '../kit/vitest/rotation-fixture';
 
 /** `broker token refresh|flush` against moto and the bundled mint-token behind a local Lambda Invoke stand-in. */
 let server: FakeTokenServer;
-let lambdaServer: LambdaInvokeServer;
+let lambdaServer: LambdaInvokeEmulator;
 
 beforeAll(async () => {
   useMotoCredentials();
   server = await FakeTokenServer.start(inject('trustedTls'));
-  lambdaServer = await LambdaInvokeServer.start();
+  lambdaServer = await LambdaInvokeEmulator.start();
 });
 afterAll(async () => {
   await server.stop();

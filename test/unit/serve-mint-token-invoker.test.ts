@@ -8,18 +8,18 @@ import {
   MintTokenInvoker,
   PERMANENT_MINT_ERRORS,
 } from '../../lambda/core/mint-token-invoker';
-import { LambdaInvokeStandIn } from '../kit/emulators/lambda-invoke-stand-in';
+import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { MOTO_CREDENTIALS } from '../kit/local-aws/moto';
 
 /** MintTokenInvoker with the real LambdaClient against the local Lambda Invoke API stand-in. */
-let standIn: LambdaInvokeStandIn;
+let standIn: LambdaInvokeEmulator;
 let invoker: MintTokenInvoker;
 
 beforeAll(async () => {
-  standIn = await LambdaInvokeStandIn.start();
+  standIn = await LambdaInvokeEmulator.start();
   invoker = new MintTokenInvoker(
     new LambdaClient({
-      endpoint: standIn.endpoint,
+      endpoint: standIn.url,
       region: 'us-east-1',
       credentials: MOTO_CREDENTIALS,
       maxAttempts: 1,

@@ -9,7 +9,7 @@ import { STAGED_LABEL } from '../../../lambda/core/rotation/secret-versions';
 import { TokenApiEnvVar } from '../../../lambda/core/serve-token-request';
 import { ServeEnvVar } from '../../../lambda/core/serve-token-settings';
 import { EnvVar } from '../../../lambda/core/settings';
-import type { LambdaInvokeServer } from '../emulators/lambda-invoke-server-rotation';
+import type { LambdaInvokeEmulator } from '../emulators/lambda-invoke';
 import type { DocStrictSecretsManager } from '../emulators/secrets-manager-doc-strict';
 import { MOTO_CREDENTIALS, MOTO_REGION } from '../local-aws/moto';
 import { awsClientConfigFor, type MotoBroker, type TestCredentials } from '../local-aws/moto-broker';
@@ -55,7 +55,7 @@ export class RotationWorld {
   constructor(
     private readonly sources: WorldSources,
     readonly broker: MotoBroker,
-    readonly lambdaServer: LambdaInvokeServer,
+    readonly lambdaServer: LambdaInvokeEmulator,
     readonly tokenUrl: string,
     private readonly docStrict: DocStrictSecretsManager | undefined,
   ) {
@@ -64,6 +64,8 @@ export class RotationWorld {
       : broker.secrets;
     this.mintTokenFunctionName = `mint-token-${randomUUID().slice(0, 8)}`;
     lambdaServer.register(this.mintTokenFunctionName, {
+      // One invocation at a time: a second caller meanwhile is throttled, as with reserved concurrency 1.
+      reservedConcurrency: 1,
       aliases: [OPERATOR_ALIAS],
       bundle: bundledFrom(sources, 'MintToken').bundle,
       env: broker.functionEnv(bundledFrom(sources, 'MintToken').environment, localUpstream(tokenUrl)),

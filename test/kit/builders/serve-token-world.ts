@@ -3,7 +3,7 @@ import { OPERATOR_ALIAS } from '../../../lambda/core/mint-token-request';
 import { TokenApiEnvVar } from '../../../lambda/core/serve-token-request';
 import { ServeEnvVar, type ServeTokenSettings } from '../../../lambda/core/serve-token-settings';
 import { EnvVar } from '../../../lambda/core/settings';
-import type { LambdaInvokeStandIn } from '../emulators/lambda-invoke-stand-in';
+import type { LambdaInvokeEmulator } from '../emulators/lambda-invoke';
 import type { RecordingAwsProxy } from '../emulators/recording-aws-proxy';
 import type { FakeTokenServer } from '../fakes/token-server';
 import { MOTO_CREDENTIALS, MOTO_REGION } from '../local-aws/moto';
@@ -32,14 +32,14 @@ export class ServeTokenBroker {
     /** Every mint-token execution environment (the first is `mint`). */
     readonly mintInstances: readonly WarmLambda[],
     private readonly proxy: RecordingAwsProxy,
-    private readonly standIn: LambdaInvokeStandIn,
+    private readonly standIn: LambdaInvokeEmulator,
   ) {}
 
   static async createFrom(
     sources: WorldSources,
     options: {
       readonly tokenServer: FakeTokenServer;
-      readonly standIn: LambdaInvokeStandIn;
+      readonly standIn: LambdaInvokeEmulator;
       readonly proxy: RecordingAwsProxy;
       /** Changes to mint-token's settings (upstream, token, gate). */
       readonly mintSettings?: SettingsPatch;
@@ -137,7 +137,7 @@ export class ServeTokenBroker {
       [TokenApiEnvVar.ApiId]: TEST_API.apiId,
       [TokenApiEnvVar.Stage]: TEST_API.stage,
       AWS_ENDPOINT_URL: this.proxy.endpoint,
-      AWS_ENDPOINT_URL_LAMBDA: this.standIn.endpoint,
+      AWS_ENDPOINT_URL_LAMBDA: this.standIn.url,
       AWS_REGION: MOTO_REGION,
       AWS_DEFAULT_REGION: MOTO_REGION,
       AWS_ACCESS_KEY_ID: options.accessKeyId ?? MOTO_CREDENTIALS.accessKeyId,

@@ -1,7 +1,7 @@
 import { RotationWorld } from '../builders/rotation-world';
 import type { BundledFunction } from '../builders/synth-bundles';
 import { type BundleName, bundledFrom } from '../builders/world-sources';
-import type { LambdaInvokeServer } from '../emulators/lambda-invoke-server-rotation';
+import type { LambdaInvokeEmulator } from '../emulators/lambda-invoke';
 import type { DocStrictSecretsManager } from '../emulators/secrets-manager-doc-strict';
 import type { TestCredentials } from '../local-aws/moto-broker';
 import { BrokerFixture } from './broker-fixture';
@@ -16,7 +16,7 @@ export const bundled = (name: BundleName): BundledFunction => bundledFrom(worldS
 export class RotationFixture extends RotationWorld {
   static async create(
     initial: TestCredentials | string | undefined,
-    lambdaServer: LambdaInvokeServer,
+    lambdaServer: LambdaInvokeEmulator,
     tokenUrl: string,
     docStrict?: DocStrictSecretsManager,
   ): Promise<RotationFixture> {

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { InvocationResult } from '../runners/invoke-bundled';
+import { type InvocationResult, type InvokeOutcome, invokeBundled } from '../runners/invoke-bundled';
 import { invokedFunctionArn, invokeTargetOf } from './lambda-qualifier';
 
 /** What a registered function does with an invocation's payload (e.g. run it in a WarmLambda). */
@@ -8,6 +9,21 @@ export type InvokeHandler = (
   payload: unknown,
   invocation: { readonly invokedFunctionArn: string; readonly qualifier: string | undefined },
 ) => Promise<InvocationResult>;
+
+/**
+ * The code of a registered function: a handler, or a bundled handler run in a fresh Node process per
+ * invocation (invokeBundled) with `env` — its logs are recorded with the invocation.
+ */
+export type FunctionCode =
+  | { readonly handler: InvokeHandler }
+  | { readonly bundle: string; readonly env: Record<string, string> };
+
+export type FunctionOptions = FunctionCode & {
+  /** Invocations beyond it are throttled, as Lambda does. @default none */
+  readonly reservedConcurrency?: number;
+  /** Aliases the function has (e.g. mint-token's "operator"); other qualifiers are not found. @default none */
+  readonly aliases?: readonly string[];
+};
 
 export interface RecordedInvocation {
   readonly functionName: string;
@@ -19,10 +35,12 @@ export interface RecordedInvocation {
   /** Access key id from the SigV4 Authorization header: tells simulated instances apart. */
   readonly accessKeyId: string | undefined;
   outcome?: 'ok' | 'function_error' | 'throttled';
+  /** For a function registered by its bundle and not throttled: the process's results and log lines. */
+  run?: InvokeOutcome;
 }
 
 interface RegisteredFunction {
-  readonly handler: InvokeHandler;
+  readonly options: FunctionOptions;
   readonly aliases: ReadonlySet<string>;
   readonly reservedConcurrency: number;
   inFlight: number;
@@ -32,19 +50,23 @@ interface RegisteredFunction {
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
 /**
- * A local stand-in for the Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`),
- * speaking the REST-JSON wire format the AWS SDK expects, so serve-token's real LambdaClient can
- * be pointed at it with AWS_ENDPOINT_URL_LAMBDA (moto's Lambda needs Docker). It enforces reserved
- * concurrency the way Lambda does — an invocation beyond it is refused with 429
- * TooManyRequestsException — and can be told to throttle the next N invocations.
+ * A local Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`), which moto cannot serve
+ * without Docker, speaking the REST-JSON wire format the AWS SDK expects: point a real LambdaClient
+ * (or Step Functions local) at it with AWS_ENDPOINT_URL_LAMBDA. It answers as Lambda does: 200 with the
+ * result; 200 with X-Amz-Function-Error and {"errorType","errorMessage","trace"} for a function error;
+ * 404 ResourceNotFoundException for an unknown function or alias; 429 TooManyRequestsException for an
+ * invocation beyond the function's reserved concurrency, or one the test scripted to be throttled.
+ * Every invocation is recorded, and a bundled function's logs with it, for counts and leak checks.
  */
-export class LambdaInvokeStandIn {
+export class LambdaInvokeEmulator {
   readonly invocations: RecordedInvocation[] = [];
   private readonly functions = new Map<string, RegisteredFunction>();
   private readonly server: Server;
 
   private constructor() {
     this.server = createServer((req, res) => {
+      // Lambda answers every request with a request id; SDKs (botocore among them) read it from errors too.
+      res.setHeader('x-amzn-requestid', randomUUID());
       this.handle(req, res).catch((error: Error) => {
         res.writeHead(500, { 'content-type': 'application/json', 'x-amzn-errortype': 'ServiceException' });
         res.end(JSON.stringify({ Type: 'Service', message: error.message }));
@@ -52,22 +74,19 @@ export class LambdaInvokeStandIn {
     });
   }
 
-  static async start(): Promise<LambdaInvokeStandIn> {
-    const standIn = new LambdaInvokeStandIn();
-    await new Promise<void>((resolve) => standIn.server.listen(0, '127.0.0.1', resolve));
-    return standIn;
+  static async start(): Promise<LambdaInvokeEmulator> {
+    const emulator = new LambdaInvokeEmulator();
+    await new Promise<void>((resolve) => emulator.server.listen(0, '127.0.0.1', resolve));
+    return emulator;
   }
 
-  get endpoint(): string {
+  get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  register(
-    name: string,
-    options: { handler: InvokeHandler; reservedConcurrency?: number; aliases?: readonly string[] },
-  ): void {
+  register(name: string, options: FunctionOptions): void {
     this.functions.set(name, {
-      handler: options.handler,
+      options,
       aliases: new Set(options.aliases ?? []),
       reservedConcurrency: options.reservedConcurrency ?? Number.POSITIVE_INFINITY,
       inFlight: 0,
@@ -75,11 +94,16 @@ export class LambdaInvokeStandIn {
     });
   }
 
-  /** The next `count` invocations of `name` are throttled whatever the concurrency. */
+  /** The next `count` invocations of `name` are throttled whatever the concurrency (as if another caller held it). */
   throttleNext(name: string, count: number): void {
     const fn = this.functions.get(name);
     if (!fn) throw new Error(`No function ${name} registered`);
     fn.scriptedThrottles += count;
+  }
+
+  /** Every line a bundled function logged, and every result it returned: for leak checks. */
+  allText(): string[] {
+    return this.invocations.flatMap((i) => (i.run ? [...i.run.logLines, JSON.stringify(i.run.results)] : []));
   }
 
   reset(): void {
@@ -100,6 +124,7 @@ export class LambdaInvokeStandIn {
     if (req.method !== 'POST' || !match) {
       return sendError(res, 404, 'UnknownOperationException', 'Only Invoke is supported here');
     }
+    // FunctionName may be a name or an ARN (Step Functions passes the ARN), with an alias suffix.
     const target = invokeTargetOf(match[1] ?? '', url.searchParams.get('Qualifier'));
     const functionName = target.name;
     const fn = this.functions.get(functionName);
@@ -132,10 +157,7 @@ export class LambdaInvokeStandIn {
     fn.inFlight += 1;
     let result: InvocationResult;
     try {
-      result = await fn.handler(invocation.payload, {
-        invokedFunctionArn: invokedFunctionArn(target),
-        qualifier: target.qualifier,
-      });
+      result = await this.run(fn.options, invocation, invokedFunctionArn(target));
     } finally {
       fn.inFlight -= 1;
     }
@@ -155,6 +177,24 @@ export class LambdaInvokeStandIn {
         JSON.stringify({ errorType: result.error.name, errorMessage: result.error.message, trace: [] }),
       );
     }
+  }
+
+  private async run(
+    code: FunctionCode,
+    invocation: RecordedInvocation,
+    arn: string,
+  ): Promise<InvocationResult> {
+    if ('handler' in code) {
+      return code.handler(invocation.payload, { invokedFunctionArn: arn, qualifier: invocation.qualifier });
+    }
+    invocation.run = await invokeBundled({
+      bundle: code.bundle,
+      env: { ...code.env, LOCAL_INVOKED_FUNCTION_ARN: arn },
+      events: [invocation.payload],
+    });
+    return (
+      invocation.run.results[0] ?? { ok: false, error: { name: 'Runtime.ExitError', message: 'no result' } }
+    );
   }
 }
 
