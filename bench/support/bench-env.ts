@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../../test/kit/builders/cdk-context';
-import { type BundledFunction, synthBundledFunctions } from '../../test/kit/builders/synth-bundles';
+import { type BundledFunction, synthBundledFunctions } from '../../test/kit/builders/synth';
 import { startMoto } from '../../test/kit/local-aws/moto';
 import type { LocalAwsEnv } from '../../test/kit/local-aws/moto-broker';
 import { createLocalCertificate, type TlsMaterial } from '../../test/kit/local-aws/tls';

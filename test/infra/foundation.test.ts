@@ -241,7 +241,7 @@ describe('the whole template', () => {
 
 describe('removal policy per stage', () => {
   it('retains the key, secret and table in prod, with table deletion protection', () => {
-    const prod = synthBrokerForAssertions('foundation-prod', { stage: 'prod' }).template;
+    const prod = synthBrokerForAssertions('foundation-prod', { context: { stage: 'prod' } }).template;
     for (const type of ['AWS::KMS::Key', 'AWS::SecretsManager::Secret', 'AWS::DynamoDB::Table']) {
       prod.hasResource(type, { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     }

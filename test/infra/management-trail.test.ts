@@ -1,12 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { nagFindings, resourcesOfType, synthBroker as synthRaw } from '../kit/builders/synth';
-import { synthBroker } from '../kit/builders/test-app';
+import { nagFindings, resourcesOfType, synthBroker, synthBrokerForAssertions } from '../kit/builders/synth';
 
 /** The opt-in management-event trail, and the secret policy's replication deny. */
 describe('monitoring.createManagementTrail', () => {
   it('is off by default: no trail, no bucket', () => {
-    const { template } = synthRaw('trail-default');
+    const { template } = synthBroker('trail-default');
     expect(resourcesOfType(template, 'AWS::CloudTrail::Trail')).toHaveLength(0);
     expect(resourcesOfType(template, 'AWS::S3::Bucket')).toHaveLength(0);
   });
@@ -17,9 +16,8 @@ describe('monitoring.createManagementTrail', () => {
   ])(
     'creates a logging, validated, management-event trail into an encrypted private bucket (removalPolicy %s)',
     (removalPolicy, deletion) => {
-      const { app, template } = synthBroker({
-        removalPolicy,
-        monitoring: { createManagementTrail: true },
+      const { app, template } = synthBrokerForAssertions(`trail-${removalPolicy}`, {
+        stage: { removalPolicy, monitoring: { createManagementTrail: true } },
       });
       template.hasResourceProperties('AWS::CloudTrail::Trail', {
         IsLogging: true,
@@ -50,7 +48,7 @@ describe('monitoring.createManagementTrail', () => {
 
 describe('credentials secret policy', () => {
   it('denies replication to other regions to every principal', () => {
-    const { template } = synthBroker();
+    const { template } = synthBrokerForAssertions('deny-replication');
     template.hasResourceProperties('AWS::SecretsManager::ResourcePolicy', {
       ResourcePolicy: {
         Statement: Match.arrayWith([
@@ -66,7 +64,7 @@ describe('credentials secret policy', () => {
   });
 
   it("binds the broker roles' reads to their own functions (lambda:SourceFunctionArn)", () => {
-    const { template } = synthBroker();
+    const { template } = synthBrokerForAssertions('source-function-arn');
     const denies = template.findResources('AWS::IAM::Policy', {
       Properties: {
         PolicyDocument: {

@@ -5,7 +5,8 @@ import { ConfigError, loadStageConfig } from '../../lib/config/load-config';
 import { REFRESH_PAYLOAD, TRANSIENT_ERRORS } from '../../lib/constructs/refresh-workflow';
 import { StackOutput } from '../../lib/stack-output-names';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
-import { definitionOf, idOf, synthBroker } from '../kit/builders/test-app';
+import { definitionOf } from '../kit/builders/state-machine-definition';
+import { idOf, synthBrokerForAssertions } from '../kit/builders/synth';
 
 interface State {
   Type: string;
@@ -25,7 +26,7 @@ let states: Record<string, State>;
 let startAt: string;
 
 beforeAll(() => {
-  ({ template, stack } = synthBroker());
+  ({ template, stack } = synthBrokerForAssertions('refresh-workflow'));
   const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
   const definition = definitionOf(machine?.Properties.DefinitionString);
   states = definition.States as Record<string, State>;
@@ -245,8 +246,8 @@ describe('refresh workflow — state machine', () => {
 
 describe('refresh workflow — configuration', () => {
   it('follows the configured rate and retry policy; one attempt means no Retry at all', () => {
-    const { template: t } = synthBroker({
-      refresh: { scheduleRateMinutes: 10, maxAttempts: 1 },
+    const { template: t } = synthBrokerForAssertions('refresh-workflow-rate', {
+      stage: { refresh: { scheduleRateMinutes: 10, maxAttempts: 1 } },
     });
     t.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(10 minutes)',

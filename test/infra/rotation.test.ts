@@ -6,13 +6,13 @@ import { ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progr
 import { EnvVar } from '../../lambda/core/settings';
 import { StackOutput } from '../../lib/stack-output-names';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
-import { idOf, synthBroker } from '../kit/builders/test-app';
+import { idOf, synthBrokerForAssertions } from '../kit/builders/synth';
 
 let template: Template;
 let stack: TokenBrokerStack;
 
 beforeAll(() => {
-  ({ template, stack } = synthBroker());
+  ({ template, stack } = synthBrokerForAssertions('rotation'));
 });
 
 const secretRef = () => ({ Ref: idOf(stack, stack.credentialStore.secret) });

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { MetricName } from '../../lambda/core/metric-names';
 import { REFRESH_PAYLOAD } from '../../lib/constructs/refresh-workflow';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
-import { idOf, renderDefinition, synthBroker } from '../kit/builders/test-app';
+import { renderDefinition } from '../kit/builders/state-machine-definition';
+import { idOf, synthBrokerForAssertions } from '../kit/builders/synth';
 import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { StepFunctionsLocal } from '../kit/emulators/step-functions-local';
 import { FakeTokenServer } from '../kit/fakes/token-server';
@@ -45,8 +46,10 @@ beforeAll(async () => {
   sfnLocal = await StepFunctionsLocal.start(lambdaServer.url);
   sfn = new SFNClient(sfnLocal.clientConfig());
   // Short retry delays keep the test quick; the structure is the deployed one.
-  const synth = synthBroker({
-    refresh: { maxAttempts: 3, retryIntervalSeconds: 1, maxRetryDelaySeconds: 1 },
+  const synth = synthBrokerForAssertions('refresh-workflow-local', {
+    stage: {
+      refresh: { maxAttempts: 3, retryIntervalSeconds: 1, maxRetryDelaySeconds: 1 },
+    },
   });
   stack = synth.stack;
   const [machine] = Object.values(synth.template.findResources('AWS::StepFunctions::StateMachine'));

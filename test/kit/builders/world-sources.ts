@@ -1,5 +1,5 @@
 import type { LocalAwsEnv } from '../local-aws/moto-broker';
-import type { BundledFunction } from './synth-bundles';
+import type { BundledFunction } from './synth';
 
 /** Where a test world's pieces come from: the synthesized bundles and the local AWS (moto_server). */
 export interface WorldSources {

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { PROJECT_ROOT } from '../builders/cdk-context';
-import { type BundledFunction, synthBundledFunctions } from '../builders/synth-bundles';
+import { type BundledFunction, synthBundledFunctions } from '../builders/synth';
 import { startMoto } from '../local-aws/moto';
 import { createLocalCertificate, type TlsMaterial } from '../local-aws/tls';
 

@@ -1,5 +1,5 @@
 import { RotationWorld } from '../builders/rotation-world';
-import type { BundledFunction } from '../builders/synth-bundles';
+import type { BundledFunction } from '../builders/synth';
 import { type BundleName, bundledFrom } from '../builders/world-sources';
 import type { LambdaInvokeEmulator } from '../emulators/lambda-invoke';
 import type { DocStrictSecretsManager } from '../emulators/secrets-manager-doc-strict';
