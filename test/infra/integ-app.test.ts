@@ -4,12 +4,17 @@ import { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StackOutput } from '../../lib/stack-output-names';
-import { buildIntegApp, HARNESS_STACK, type IntegApp, STAND_IN_STACK } from '../integ/integ.token-broker';
+import {
+  buildIntegApp,
+  HARNESS_STACK,
+  type IntegApp,
+  STAND_IN_STACK,
+} from '../aws-account/integ.token-broker';
 import { cdkJsonContext, PROJECT_ROOT } from '../kit/builders/cdk-context';
 import { nagFindings } from '../kit/builders/synth';
 
 /**
- * The real-AWS integration test (test/integ/integ.token-broker.ts) cannot run here; this proves it
+ * The real-AWS integration test (test/aws-account/integ.token-broker.ts) cannot run here; this proves it
  * synthesizes — its stacks, functions and assertions — so CI catches a broken harness before anyone
  * deploys it. Assets are not bundled (bundling is for deploys; the handlers are type-checked by tsc).
  */

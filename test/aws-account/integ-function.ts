@@ -9,7 +9,7 @@ import { BROKER_BUNDLING } from '../../lib/constructs/broker-function';
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 export interface IntegFunctionProps {
-  /** File name under test/integ/functions, without extension. */
+  /** File name under test/aws-account/functions, without extension. */
   readonly handlerName: string;
   readonly description: string;
   readonly timeout: Duration;

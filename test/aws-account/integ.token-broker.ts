@@ -1,7 +1,7 @@
 /**
  * Integration test of the token broker in a REAL AWS account (see docs/integration-test.md).
  *
- *   npx cdk deploy --app 'npx tsx test/integ/integ.token-broker.ts' --all --require-approval never
+ *   npx cdk deploy --app 'npx tsx test/aws-account/integ.token-broker.ts' --all --require-approval never
  *
  * Three stacks, deployed in this order, plus the IntegTest assertion stack:
  * - StandIn: a stand-in ThroughLine token endpoint (Lambda function URL, HTTPS) whose expected
