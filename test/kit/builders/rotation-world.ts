@@ -6,15 +6,13 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { OPERATOR_ALIAS } from '../../../lambda/core/mint-token-request';
 import { STAGED_LABEL } from '../../../lambda/core/rotation/secret-versions';
-import { TokenApiEnvVar } from '../../../lambda/core/serve-token-request';
-import { ServeEnvVar } from '../../../lambda/core/serve-token-settings';
 import { EnvVar } from '../../../lambda/core/settings';
 import type { LambdaInvokeEmulator } from '../emulators/lambda-invoke';
 import type { DocStrictSecretsManager } from '../emulators/secrets-manager-doc-strict';
-import { MOTO_CREDENTIALS, MOTO_REGION } from '../local-aws/moto';
 import { awsClientConfigFor, type MotoBroker, type TestCredentials } from '../local-aws/moto-broker';
 import { type InvokeOutcome, invokeBundled } from '../runners/invoke-bundled';
-import { TEST_API, tokenRequestEvent } from './api-gateway-event';
+import { tokenRequestEvent } from './api-gateway-event';
+import { serveTokenEnv } from './serve-token-world';
 import { bundledFrom, type WorldSources } from './world-sources';
 
 /** Settings for the local token server: short timeouts and backoff, so failures are quick. */
@@ -143,32 +141,15 @@ export class RotationWorld {
     logLines: string[];
   }> {
     const serve = bundledFrom(this.sources, 'ServeToken');
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(serve.environment))
-      if (typeof value === 'string') env[name] = value;
-    const settings = {
-      ...(JSON.parse(env[ServeEnvVar.Settings] as string) as Record<string, unknown>),
-      mintThrottleBackoffBaseMs: 50,
-      mintThrottleBackoffCapMs: 200,
-    };
     const outcome = await invokeBundled<{ statusCode: number; body: string }>({
       bundle: serve.bundle,
       env: {
-        ...env,
-        [EnvVar.TokenTableName]: this.broker.tableName,
-        [EnvVar.TokenKeyArn]: this.broker.keyArn,
-        [ServeEnvVar.MintFunctionName]: this.mintTokenFunctionName,
-        [ServeEnvVar.Settings]: JSON.stringify(settings),
-        // The event below is this API's: serve-token answers it as an API call only when it knows the API.
-        [TokenApiEnvVar.ApiId]: TEST_API.apiId,
-        [TokenApiEnvVar.Stage]: TEST_API.stage,
-        AWS_ENDPOINT_URL: this.broker.localEnv.motoEndpoint,
-        AWS_ENDPOINT_URL_LAMBDA: this.lambdaServer.url,
-        AWS_REGION: MOTO_REGION,
-        AWS_DEFAULT_REGION: MOTO_REGION,
-        AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
-        AWS_LAMBDA_FUNCTION_NAME: 'serve-token',
+        ...serveTokenEnv(serve.environment, {
+          broker: this.broker,
+          mintFunctionName: this.mintTokenFunctionName,
+          awsEndpoint: this.broker.localEnv.motoEndpoint,
+          lambdaEndpoint: this.lambdaServer.url,
+        }),
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       events: [tokenRequestEvent()],

@@ -6,13 +6,52 @@ import { EnvVar } from '../../../lambda/core/settings';
 import type { LambdaInvokeEmulator } from '../emulators/lambda-invoke';
 import type { RecordingAwsProxy } from '../emulators/recording-aws-proxy';
 import type { FakeTokenServer } from '../fakes/token-server';
-import { MOTO_CREDENTIALS, MOTO_REGION } from '../local-aws/moto';
-import { MotoBroker, makeCredentials, type TestCredentials } from '../local-aws/moto-broker';
+import { motoProcessEnv } from '../local-aws/moto';
+import { MotoBroker, makeCredentials, type TestCredentials, templateStrings } from '../local-aws/moto-broker';
 import { WarmLambda } from '../runners/warm-lambda';
 import { TEST_API } from './api-gateway-event';
 import { bundledFrom, type WorldSources } from './world-sources';
 
 export type SettingsPatch = (settings: Record<string, Record<string, unknown>>) => void;
+
+/**
+ * serve-token's environment as deployed (`template`: its environment in the template), wired to a
+ * local world: `broker`'s table and key, mint-token by name behind the Lambda Invoke emulator at
+ * `lambdaEndpoint`, every other AWS call to `awsEndpoint` (moto, or the recording proxy) signed with
+ * `accessKeyId`. Its mint-throttle backoff is shortened; `settings` changes more.
+ */
+export function serveTokenEnv(
+  template: Record<string, unknown>,
+  wiring: {
+    readonly broker: Pick<MotoBroker, 'tableName' | 'keyArn'>;
+    readonly mintFunctionName: string;
+    readonly awsEndpoint: string;
+    readonly lambdaEndpoint: string;
+    readonly accessKeyId?: string;
+    readonly settings?: Partial<ServeTokenSettings>;
+  },
+): Record<string, string> {
+  const env = templateStrings(template);
+  const settings = {
+    ...(JSON.parse(env[ServeEnvVar.Settings] as string) as ServeTokenSettings),
+    mintThrottleBackoffBaseMs: 50,
+    mintThrottleBackoffCapMs: 200,
+    ...wiring.settings,
+  };
+  return {
+    ...env,
+    [EnvVar.TokenTableName]: wiring.broker.tableName,
+    [EnvVar.TokenKeyArn]: wiring.broker.keyArn,
+    [ServeEnvVar.MintFunctionName]: wiring.mintFunctionName,
+    [ServeEnvVar.Settings]: JSON.stringify(settings),
+    // The API the test events come from (api-gateway-event.ts): serve-token answers an API call only when it knows the API.
+    [TokenApiEnvVar.ApiId]: TEST_API.apiId,
+    [TokenApiEnvVar.Stage]: TEST_API.stage,
+    ...motoProcessEnv(wiring.awsEndpoint, wiring.accessKeyId),
+    AWS_ENDPOINT_URL_LAMBDA: wiring.lambdaEndpoint,
+    AWS_LAMBDA_FUNCTION_NAME: 'serve-token',
+  };
+}
 
 /**
  * One broker's world for serve-token integration tests: its moto resources (key, credentials,
@@ -118,32 +157,13 @@ export class ServeTokenBroker {
   serveEnv(
     options: { readonly settings?: Partial<ServeTokenSettings>; readonly accessKeyId?: string } = {},
   ): Record<string, string> {
-    const template = bundledFrom(this.sources, 'ServeToken').environment;
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(template)) if (typeof value === 'string') env[name] = value;
-    const settings = {
-      ...(JSON.parse(env[ServeEnvVar.Settings] as string) as ServeTokenSettings),
-      mintThrottleBackoffBaseMs: 50,
-      mintThrottleBackoffCapMs: 200,
-      ...options.settings,
-    };
-    return {
-      ...env,
-      [EnvVar.TokenTableName]: this.fixture.tableName,
-      [EnvVar.TokenKeyArn]: this.fixture.keyArn,
-      [ServeEnvVar.MintFunctionName]: this.mintFunctionName,
-      [ServeEnvVar.Settings]: JSON.stringify(settings),
-      // The API the test events come from (test/kit/builders/api-gateway-event.ts).
-      [TokenApiEnvVar.ApiId]: TEST_API.apiId,
-      [TokenApiEnvVar.Stage]: TEST_API.stage,
-      AWS_ENDPOINT_URL: this.proxy.endpoint,
-      AWS_ENDPOINT_URL_LAMBDA: this.standIn.url,
-      AWS_REGION: MOTO_REGION,
-      AWS_DEFAULT_REGION: MOTO_REGION,
-      AWS_ACCESS_KEY_ID: options.accessKeyId ?? MOTO_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
-      AWS_LAMBDA_FUNCTION_NAME: 'serve-token',
-    };
+    return serveTokenEnv(bundledFrom(this.sources, 'ServeToken').environment, {
+      broker: this.fixture,
+      mintFunctionName: this.mintFunctionName,
+      awsEndpoint: this.proxy.endpoint,
+      lambdaEndpoint: this.standIn.url,
+      ...options,
+    });
   }
 
   /**

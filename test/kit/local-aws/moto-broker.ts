@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { EnvVar } from '../../../lambda/core/settings';
 import { CACHE_KEY_ATTRIBUTE, CURRENT_TOKEN_KEY } from '../../../lambda/core/token-cache-schema';
-import { MOTO_CREDENTIALS, MOTO_REGION } from './moto';
+import { MOTO_CREDENTIALS, MOTO_REGION, motoProcessEnv } from './moto';
 
 /** Where the test AWS (moto_server) is and which CA the local HTTPS servers use. No vitest import: benchmarks use it too. */
 export interface LocalAwsEnv {
@@ -21,6 +21,13 @@ export const awsClientConfigFor = (env: LocalAwsEnv) => ({
   region: MOTO_REGION,
   credentials: MOTO_CREDENTIALS,
 });
+
+/** A function's template environment without its references (a local run has no CloudFormation to resolve them). */
+export function templateStrings(templateEnv: Record<string, unknown>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(templateEnv)) if (typeof value === 'string') env[name] = value;
+  return env;
+}
 
 export interface TestCredentials {
   readonly client_id: string;
@@ -119,10 +126,7 @@ export class MotoBroker {
     templateEnv: Record<string, unknown>,
     settingsOverride: (settings: Record<string, Record<string, unknown>>) => void,
   ): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(templateEnv)) {
-      if (typeof value === 'string') env[name] = value;
-    }
+    const env = templateStrings(templateEnv);
     env[EnvVar.CredentialsSecretArn] = this.secretArn;
     env[EnvVar.TokenTableName] = this.tableName;
     env[EnvVar.TokenKeyArn] = this.keyArn;
@@ -131,11 +135,7 @@ export class MotoBroker {
     env[EnvVar.Settings] = JSON.stringify(settings);
     return {
       ...env,
-      AWS_ENDPOINT_URL: this.localEnv.motoEndpoint,
-      AWS_REGION: MOTO_REGION,
-      AWS_DEFAULT_REGION: MOTO_REGION,
-      AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+      ...motoProcessEnv(this.localEnv.motoEndpoint),
       AWS_LAMBDA_FUNCTION_NAME: 'test-function',
       NODE_EXTRA_CA_CERTS: this.localEnv.trustedCaFile,
       // Local tests run on Node 20; Lambda runs Node 24, where the SDK has nothing to warn about.

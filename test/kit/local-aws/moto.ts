@@ -4,6 +4,23 @@ import { createServer } from 'node:net';
 export const MOTO_REGION = 'us-east-1';
 export const MOTO_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' } as const;
 
+/**
+ * The AWS part of a local function's process environment: every SDK call to `endpoint` (moto, or a
+ * proxy in front of it) with moto's region and fake keys; `accessKeyId` labels the caller.
+ */
+export function motoProcessEnv(
+  endpoint: string,
+  accessKeyId: string = MOTO_CREDENTIALS.accessKeyId,
+): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: MOTO_REGION,
+    AWS_DEFAULT_REGION: MOTO_REGION,
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+  };
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

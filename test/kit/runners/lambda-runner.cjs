@@ -2,12 +2,9 @@
 // environment), events delivered one at a time. Results go to fd 3 so that stdout/stderr hold
 // only what the function itself logged. Usage: node lambda-runner.cjs <bundle> <timeoutMs>; events on stdin.
 const fs = require('node:fs');
+const { emit, invocationFailure, lambdaContext } = require('./lambda-runtime.cjs');
 const [, , bundlePath, timeoutArg] = process.argv;
 const timeoutMs = Number(timeoutArg) || 30_000;
-
-function emit(record) {
-  fs.writeSync(3, `${JSON.stringify(record)}\n`);
-}
 
 async function main() {
   const events = JSON.parse(fs.readFileSync(0, 'utf8'));
@@ -29,29 +26,17 @@ async function main() {
       invokeMs: Number(process.hrtime.bigint() - invokeStart) / 1e6,
     });
     n += 1;
-    const deadline = Date.now() + timeoutMs;
-    const context = {
+    const context = lambdaContext({
+      timeoutMs,
       functionName: 'test-function',
-      functionVersion: '$LATEST',
-      // The local Invoke stand-ins pass the ARN the caller invoked (function or alias ARN).
-      invokedFunctionArn:
-        process.env.LOCAL_INVOKED_FUNCTION_ARN ||
-        'arn:aws:lambda:us-east-1:123456789012:function:test-function',
-      memoryLimitInMB: '256',
-      awsRequestId: `req-${process.pid}-${n}`,
-      logGroupName: '/aws/lambda/test-function',
-      logStreamName: 'local',
-      callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    };
+      // The local Lambda Invoke emulator passes the ARN the caller invoked (function or alias ARN).
+      invokedFunctionArn: process.env.LOCAL_INVOKED_FUNCTION_ARN,
+    });
     try {
       const value = await mod.handler(event, context);
       emit({ ok: true, value, timing: timing() });
     } catch (error) {
-      // What the Lambda runtime would report (and log) for a failed invocation.
-      const record = { errorType: error?.name, errorMessage: error?.message };
-      process.stderr.write(`${JSON.stringify({ level: 'ERROR', runtime: true, ...record })}\n`);
-      emit({ ok: false, error: { name: error?.name, message: error?.message }, timing: timing() });
+      emit({ ok: false, error: invocationFailure(error), timing: timing() });
     }
   }
 }
