@@ -249,8 +249,6 @@ export class TokenMinter {
           return this.deferred('upstream_unavailable', nextMs, true, lastState, cached);
         }
         metrics.addMetric(MetricName.UpstreamLatency, MetricUnit.Milliseconds, this.now() - attemptStartedMs);
-        lastState = await gate.finish(owner, { ok: true, issuedLifetimeSeconds: validated.lifetimeSeconds });
-
         // The lifetime counts from when the request was sent: the server's clock started no earlier.
         const mintedAt = Math.floor(attemptStartedMs / 1000);
         const record: TokenRecord = {
@@ -261,7 +259,18 @@ export class TokenMinter {
           refreshAt: refreshAtFor(mintedAt, validated.lifetimeSeconds, settings.token.refreshAtFraction),
           credentialVersionId: credentials.versionId,
         };
-        const written = await this.deps.cache.write(record);
+        // The token is in the cache before the lease is released: whoever takes the lease next re-reads
+        // the cache and finds it (released first, a waiting mint could read the old cache and ask
+        // ThroughLine again). The gate records the success whether or not the write worked.
+        let written: boolean;
+        try {
+          written = await this.deps.cache.write(record);
+        } finally {
+          lastState = await gate.finish(owner, {
+            ok: true,
+            issuedLifetimeSeconds: validated.lifetimeSeconds,
+          });
+        }
         // A lost conditional write means a newer token is stored: report that one, not ours.
         const metadata = written
           ? metadataOf(record)

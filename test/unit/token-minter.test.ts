@@ -162,6 +162,22 @@ describe('TokenMinter — when it calls ThroughLine', () => {
     expect(results.filter((r) => r.outcome === 'fresh')).toHaveLength(9);
   });
 
+  it('the token is in the cache before the lease is released, so the next lease holder finds it', async () => {
+    const w = world();
+    const cachedWhenLeaseReleased: boolean[] = [];
+    const write = w.gateStorage.write.bind(w.gateStorage);
+    w.gateStorage.write = async (next) => {
+      if (w.gateStorage.stored.lease !== undefined && next.lease === undefined)
+        cachedWhenLeaseReleased.push(w.cache.stored !== undefined);
+      return write(next);
+    };
+
+    await w.minter.ensureToken();
+
+    expect(w.upstream.requests).toHaveLength(1);
+    expect(cachedWhenLeaseReleased).toEqual([true]);
+  });
+
   it('rotated credentials: the old version’s token is replaced once, then served fresh', async () => {
     const w = world();
     await w.minter.ensureToken();
