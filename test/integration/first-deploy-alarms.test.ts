@@ -6,6 +6,7 @@ import { FakeTokenServer } from '../kit/fakes/token-server';
 import { invokeBundled } from '../kit/runners/invoke-bundled';
 import { BrokerFixture, makeCredentials } from '../kit/vitest/broker-fixture';
 import { expectNoSecretIn } from '../kit/vitest/leaks';
+import { bundled } from '../kit/vitest/rotation-fixture';
 
 /**
  * The first deploy, end to end for on-call: the bundled mint-token answers the scheduled refreshes of
@@ -18,11 +19,7 @@ import { expectNoSecretIn } from '../kit/vitest/leaks';
 const FIVE_MINUTES = 300_000;
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 
-const mintToken = () => {
-  const fn = inject('bundledFunctions').MintToken;
-  if (!fn) throw new Error('MintToken bundle not found in the synthesized app');
-  return fn;
-};
+const mintToken = () => bundled('MintToken');
 
 let server: FakeTokenServer;
 beforeAll(async () => {

@@ -13,6 +13,7 @@ import {
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import { type InvokeOutcome, invokeBundled } from '../kit/runners/invoke-bundled';
 import { BrokerFixture, makeCredentials } from '../kit/vitest/broker-fixture';
+import { bundled } from '../kit/vitest/rotation-fixture';
 
 /**
  * The contract between the handlers and the alarms: every broker metric an alarm reads
@@ -65,11 +66,7 @@ function metricsRead(metric: cloudwatch.IMetric): EmittedMetric[] {
   return Object.values(config.mathExpression?.usingMetrics ?? {}).flatMap(metricsRead);
 }
 
-const mintToken = () => {
-  const fn = inject('bundledFunctions').MintToken;
-  if (!fn) throw new Error('MintToken bundle not found in the synthesized app');
-  return fn;
-};
+const mintToken = () => bundled('MintToken');
 
 let server: FakeTokenServer;
 beforeAll(async () => {
