@@ -85,13 +85,18 @@ const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 
 /** Checks the props together and returns the validated settings, or throws one ConfigError naming every problem. */
-function checkProps(props: TokenBrokerProps): StageConfig {
+function checkProps(scope: Construct, props: TokenBrokerProps): StageConfig {
   const problems: string[] = [];
   const settings: ReturnType<typeof parseStageSettings> = props.config
     ? { ok: true, config: props.config }
     : parseStageSettings(props.settings ?? {}, ['settings']);
   const monitoring = props.config?.monitoring ?? props.settings?.monitoring;
   if (!settings.ok) problems.push(...settings.problems);
+  if (props.existingKey && Stack.of(props.existingKey) !== Stack.of(scope)) {
+    problems.push(
+      "existingKey: must be a key of the stack the broker is in (its key policy gets the broker's statements, which would make the two stacks depend on each other); create the key in that stack",
+    );
+  }
   if (props.stageName !== undefined && !STAGE_NAME.test(props.stageName)) {
     problems.push(
       'stageName: lower-case letters, digits and "-", at most 20 characters, starting with a letter',
@@ -157,7 +162,7 @@ export class TokenBroker extends Construct {
 
   constructor(scope: Construct, id: string, props: TokenBrokerProps = {}) {
     super(scope, id);
-    const config = checkProps(props);
+    const config = checkProps(scope, props);
     this.config = config;
     const stageName = props.stageName ?? 'default';
     const serviceName = props.serviceName ?? Stack.of(this).stackName;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
 import { PlatformStack } from '../../examples/embedded-broker';
 import { ConfigError } from '../../lib/config/load-config';
@@ -107,6 +108,15 @@ describe('TokenBroker in a stack of its own app', () => {
 });
 
 describe('TokenBroker props are checked together', () => {
+  it('a key of another stack is refused, saying why and what to do', () => {
+    const app = new App({ outdir: testOutdir('broker-foreign-key') });
+    const keyStack = new Stack(app, 'Keys');
+    const key = new kms.Key(keyStack, 'Shared');
+    expect(() => new TokenBroker(new Stack(app, 'Broker'), 'Broker', { existingKey: key })).toThrow(
+      /existingKey: must be a key of the stack the broker is in .*create the key in that stack/,
+    );
+  });
+
   it('every problem in one ConfigError, each named by its path, no value echoed', () => {
     const app = new App({ outdir: testOutdir('broker-props') });
     const stack = new Stack(app, 'Checked');

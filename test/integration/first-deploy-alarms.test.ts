@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AlarmEvaluator, type AlarmState, type Datapoint } from '../kit/builders/alarm-evaluator';
 import { resolveCfn } from '../kit/builders/cfn-resolve';
+import { emfDatapoints } from '../kit/builders/emf';
 import { synthBroker } from '../kit/builders/synth';
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import { invokeBundled } from '../kit/runners/invoke-bundled';
@@ -39,25 +40,10 @@ async function scheduledRun(fixture: BrokerFixture, atMs: number) {
     env,
     events: [{ action: 'refresh', requestedBy: 'schedule' }],
   });
-  const datapoints: Datapoint[] = outcome.logRecords.flatMap((record) => {
-    const aws = record._aws as
-      | { CloudWatchMetrics?: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }
-      | undefined;
-    return (aws?.CloudWatchMetrics ?? []).flatMap((directive) =>
-      directive.Dimensions.flatMap((set) =>
-        directive.Metrics.flatMap((m) => {
-          const raw = record[m.Name];
-          const values = Array.isArray(raw) ? (raw as number[]) : [raw as number];
-          return values.map((value) => ({
-            name: m.Name,
-            dimensions: Object.fromEntries(set.map((d) => [d, String(record[d])])),
-            value,
-            timestampMs: atMs,
-          }));
-        }),
-      ),
-    );
-  });
+  const datapoints: Datapoint[] = emfDatapoints(outcome.logRecords).map((point) => ({
+    ...point,
+    timestampMs: atMs,
+  }));
   return { outcome, datapoints };
 }
 

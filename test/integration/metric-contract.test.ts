@@ -10,6 +10,7 @@ import {
   deliveryFailureMetrics,
   refreshWorkflowMetrics,
 } from '../../lib/constructs/monitoring/metric-factory';
+import { emfDatapoints } from '../kit/builders/emf';
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import { type InvokeOutcome, invokeBundled } from '../kit/runners/invoke-bundled';
 import { BrokerFixture, makeCredentials } from '../kit/vitest/broker-fixture';
@@ -33,20 +34,11 @@ interface EmittedMetric {
 }
 
 function emittedMetrics(outcome: InvokeOutcome): EmittedMetric[] {
-  return outcome.logRecords.flatMap((record) => {
-    const aws = record._aws as
-      | { CloudWatchMetrics?: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] }
-      | undefined;
-    return (aws?.CloudWatchMetrics ?? []).flatMap((directive) =>
-      directive.Dimensions.flatMap((set) =>
-        directive.Metrics.map((m) => ({
-          namespace: directive.Namespace,
-          name: m.Name,
-          dimensions: Object.fromEntries(set.map((d) => [d, String(record[d])])),
-        })),
-      ),
-    );
-  });
+  return emfDatapoints(outcome.logRecords).map(({ namespace, name, dimensions }) => ({
+    namespace,
+    name,
+    dimensions,
+  }));
 }
 
 /** Every metric (namespace, name, dimensions) inside an alarm metric, math expressions included. */

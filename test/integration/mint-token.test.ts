@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MetricName } from '../../lambda/core/metric-names';
 import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
+import { emfMetricNames } from '../kit/builders/emf';
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import { type InvokeOutcome, invokeBundled } from '../kit/runners/invoke-bundled';
 import { BrokerFixture, makeCredentials, type TestCredentials } from '../kit/vitest/broker-fixture';
@@ -93,10 +94,7 @@ function expectNoLeak(
 }
 
 function metricsEmitted(outcome: InvokeOutcome): string[] {
-  return outcome.logRecords.flatMap((r) => {
-    const aws = r._aws as { CloudWatchMetrics?: { Metrics: { Name: string }[] }[] } | undefined;
-    return aws?.CloudWatchMetrics?.flatMap((m) => m.Metrics.map((x) => x.Name)) ?? [];
-  });
+  return emfMetricNames(outcome.logRecords);
 }
 
 function only<T>(outcome: InvokeOutcome<T>) {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { MetricName } from '../../lambda/core/metric-names';
 import { REFRESH_PAYLOAD } from '../../lib/constructs/refresh-workflow';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
+import { emfMetricNames } from '../kit/builders/emf';
 import { renderDefinition } from '../kit/builders/state-machine-definition';
 import { idOf, synthBrokerForAssertions } from '../kit/builders/synth';
 import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
@@ -155,14 +156,6 @@ async function runSchedule(stateMachineArn: string): Promise<DescribeExecutionCo
   }
 }
 
-/** Metric names in the EMF records of one invocation's logs. */
-function emittedMetrics(records: readonly Record<string, unknown>[]): string[] {
-  return records.flatMap((r) => {
-    const aws = r._aws as { CloudWatchMetrics?: { Metrics: { Name: string }[] }[] } | undefined;
-    return aws?.CloudWatchMetrics?.flatMap((m) => m.Metrics.map((x) => x.Name)) ?? [];
-  });
-}
-
 async function broker() {
   const creds = makeCredentials();
   const fixture = await RotationFixture.create(creds, lambdaServer, server.url);
@@ -241,7 +234,7 @@ describe('refresh state machine (executed)', () => {
     expect(lambdaServer.invocations).toHaveLength(2);
     expect(server.requests).toHaveLength(0);
     expect(notifications).toEqual([]);
-    const emitted = lambdaServer.invocations.flatMap((i) => emittedMetrics(i.run?.logRecords ?? []));
+    const emitted = lambdaServer.invocations.flatMap((i) => emfMetricNames(i.run?.logRecords ?? []));
     expect(emitted.filter((m) => m === MetricName.BrokerNotConfigured)).toHaveLength(2);
     expect(emitted).not.toContain(MetricName.MintFailed);
     expect(lambdaServer.invocations.map((i) => i.run?.results[0]?.ok)).toEqual([true, true]);
@@ -251,7 +244,7 @@ describe('refresh state machine (executed)', () => {
     await fixture.broker.putCredentials(creds);
     const configured = await run(3);
     expect(JSON.parse(configured.output ?? '{}')).toMatchObject({ outcome: 'minted' });
-    expect(emittedMetrics(lambdaServer.invocations.at(-1)?.run?.logRecords ?? [])).toContain(
+    expect(emfMetricNames(lambdaServer.invocations.at(-1)?.run?.logRecords ?? [])).toContain(
       MetricName.CachedTokenSecondsToExpiry,
     );
     expect(notifications).toEqual([]);
