@@ -2,9 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { TokenApiEnvVar } from '../lambda/core/serve-token-request';
-import { ServeEnvVar } from '../lambda/core/serve-token-settings';
-import { EnvVar } from '../lambda/core/settings';
+import { EnvVar } from '../contract/env-vars';
 import { BROKER_BUNDLING } from '../lib/constructs/broker-function';
 import { TEST_API, tokenRequestEvent } from '../test/kit/builders/api-gateway-event';
 import { PROJECT_ROOT } from '../test/kit/builders/cdk-context';
@@ -72,10 +70,10 @@ function serveTokenTargets(env: BenchEnv, mintEnv: Record<string, string>): Cold
         [EnvVar.TokenTableName]: mintEnv[EnvVar.TokenTableName] as string,
         [EnvVar.TokenKeyArn]: mintEnv[EnvVar.TokenKeyArn] as string,
         // Not invoked: the first request is an L2 hit.
-        [ServeEnvVar.MintFunctionName]: 'mint-token-not-invoked',
+        [EnvVar.MintTokenFunctionName]: 'mint-token-not-invoked',
         // The API the event comes from: serve-token answers only its own API's events as API calls.
-        [TokenApiEnvVar.ApiId]: TEST_API.apiId,
-        [TokenApiEnvVar.Stage]: TEST_API.stage,
+        [EnvVar.TokenApiId]: TEST_API.apiId,
+        [EnvVar.TokenApiStage]: TEST_API.stage,
       },
       event: tokenRequestEvent(),
       isExpected: (v) => (v as { statusCode?: number }).statusCode === 200,

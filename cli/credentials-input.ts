@@ -1,4 +1,4 @@
-import type { ClientCredentials } from '../lambda/core/oauth-client';
+import type { ClientCredentials } from '../contract/credentials-secret';
 
 /** The credentials given to the CLI could not be used. The message never repeats any part of them. */
 export class CredentialsInputError extends Error {
@@ -71,7 +71,7 @@ function checked(credentials: ClientCredentials): ClientCredentials {
   return credentials;
 }
 
-/** The secret value the broker stores: the shape lambda/core/credential-store.ts reads. */
+/** The secret value the broker stores: the shape lambda/aws/credential-store.ts reads. */
 export function toSecretString(credentials: ClientCredentials): string {
   return JSON.stringify({ client_id: credentials.clientId, client_secret: credentials.clientSecret });
 }

@@ -1,5 +1,5 @@
 import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { brokerStackName, type StackOutputKey } from '../lib/stack-output-names';
+import { brokerStackName, type StackOutputKey } from '../contract/stack-outputs';
 
 export interface StackLocator {
   readonly stage?: string;

@@ -1,7 +1,9 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { SignatureV4 } from '@smithy/signature-v4';
-import { fullJitterDelayMs, parseRetryAfter } from '../lambda/core/backoff';
-import { tokenFingerprint } from '../lambda/core/token-fingerprint';
+import { parseRetryAfter } from '../contract/backoff';
+import { retryWithBackoff } from '../contract/retry';
+import { SingleFlight } from '../contract/single-flight';
+import { tokenFingerprint } from '../contract/token-fingerprint';
 import {
   AccessDeniedError,
   CredentialsUnavailableError,
@@ -87,7 +89,7 @@ export class TokenClient {
   private readonly userAgent: string;
   private cached: AccessToken | undefined;
   /** Requests in flight by min_ttl and reported fingerprint: concurrent callers share one. */
-  private readonly inFlight = new Map<string, Promise<AccessToken>>();
+  private readonly inFlight = new SingleFlight<AccessToken>();
 
   constructor(options: TokenClientOptions) {
     this.tokenUrl = tokenUrlOf(options.apiUrl);
@@ -143,12 +145,7 @@ export class TokenClient {
   }
 
   private shared(minTtl: number, rejected: string | undefined): Promise<AccessToken> {
-    const key = `${minTtl}/${rejected ?? ''}`;
-    const existing = this.inFlight.get(key);
-    if (existing) return existing;
-    const request = this.fetchToken(minTtl, rejected).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, request);
-    return request;
+    return this.inFlight.run(`${minTtl}/${rejected ?? ''}`, () => this.fetchToken(minTtl, rejected));
   }
 
   /** Forgets the cached token. */
@@ -157,30 +154,28 @@ export class TokenClient {
   }
 
   private async fetchToken(minTtl: number, rejected: string | undefined): Promise<AccessToken> {
-    const deadline = Date.now() + this.totalBudgetMs;
     const url = new URL(this.tokenUrl);
     url.searchParams.set('min_ttl', String(minTtl));
     if (rejected) url.searchParams.set('rejected', rejected);
-    for (let attempt = 1; ; attempt++) {
-      let failure: TokenClientError;
-      let retryAfterSeconds: number | undefined;
-      try {
-        const token = await this.attempt(url);
-        this.cached = token;
-        return token;
-      } catch (error) {
-        if (!(error instanceof TokenClientError)) throw error;
-        failure = error;
-        retryAfterSeconds = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
-      }
-      if (!failure.retryable || attempt >= this.maxAttempts) throw failure;
-      const delayMs = Math.max(
-        fullJitterDelayMs(attempt - 1, this.backoffBaseMs, this.backoffCapMs),
-        (retryAfterSeconds ?? 0) * 1000,
-      );
-      if (Date.now() + delayMs >= deadline) throw failure;
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-    }
+    const token = await retryWithBackoff(
+      () => this.attempt(url),
+      {
+        maxAttempts: this.maxAttempts,
+        backoffBaseMs: this.backoffBaseMs,
+        backoffCapMs: this.backoffCapMs,
+        deadlineMs: Date.now() + this.totalBudgetMs,
+      },
+      (error) =>
+        error instanceof TokenClientError
+          ? {
+              retryable: error.retryable,
+              // Unavailable and throttled answers carry the broker's Retry-After (errors.ts).
+              retryAfterSeconds: (error as { retryAfterSeconds?: number }).retryAfterSeconds,
+            }
+          : undefined,
+    );
+    this.cached = token;
+    return token;
   }
 
   private async attempt(url: URL): Promise<AccessToken> {

@@ -1,7 +1,7 @@
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { brokerStackName } from '../contract/stack-outputs';
 import { loadStageConfig } from './config/load-config';
-import { brokerStackName } from './stack-output-names';
 import { TokenBrokerStack } from './token-broker-stack';
 
 export interface BrokerApp {

@@ -3,7 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { TokenApiEnvVar } from '../lambda/core/serve-token-request';
+import { EnvVar } from '../contract/env-vars';
+import { StackOutput, type StackOutputKey } from '../contract/stack-outputs';
 import { ConfigError, parseStageSettings } from './config/load-config';
 import type { StageConfig, StageSettingsInput } from './config/schema';
 import { BrokerKey } from './constructs/broker-key';
@@ -17,7 +18,6 @@ import { RefreshWorkflow } from './constructs/refresh-workflow';
 import { ServeTokenFunction } from './constructs/serve-token-function';
 import { TOKEN_API_STAGE, TokenApi } from './constructs/token-api';
 import { TokenCacheTable } from './constructs/token-cache-table';
-import { StackOutput, type StackOutputKey } from './stack-output-names';
 
 /** Where on-call is told: an existing topic, or the topic the broker creates. Exclusive by type. */
 export type TokenBrokerOnCall =
@@ -75,7 +75,7 @@ export interface TokenBrokerOptions {
   /** @default a new KMS-encrypted, TLS-only topic (settings.monitoring.alarmTopicArn, if set, instead) */
   readonly onCall?: TokenBrokerOnCall;
   /**
-   * Stack outputs under the names the operator CLI and the client look for (lib/stack-output-names.ts).
+   * Stack outputs under the names the operator CLI and the client look for (contract/stack-outputs.ts).
    * They are stack-wide names: one broker with outputs per stack. @default true
    */
   readonly stackOutputs?: boolean;
@@ -216,9 +216,9 @@ export class TokenBroker extends Construct {
       logRetention: config.logRetentionDays,
       removalPolicy,
     });
-    // serve-token records only this API's events as API calls (lambda/core/serve-token-request.ts).
-    this.serveToken.handler.function.addEnvironment(TokenApiEnvVar.ApiId, this.tokenApi.api.restApiId);
-    this.serveToken.handler.function.addEnvironment(TokenApiEnvVar.Stage, TOKEN_API_STAGE);
+    // serve-token records only this API's events as API calls (lambda/serving/serve-token-request.ts).
+    this.serveToken.handler.function.addEnvironment(EnvVar.TokenApiId, this.tokenApi.api.restApiId);
+    this.serveToken.handler.function.addEnvironment(EnvVar.TokenApiStage, TOKEN_API_STAGE);
     this.refreshWorkflow = new RefreshWorkflow(this, 'RefreshWorkflow', {
       refresh: config.refresh,
       mintToken: this.mintToken.handler.function,

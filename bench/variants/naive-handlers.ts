@@ -4,11 +4,12 @@
 //    less than the caller's min_ttl left), no shared cache, no memory of upstream failures.
 // Both read the real credentials secret and use the broker's real OAuth client.
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CredentialStore } from '../../lambda/core/credential-store';
-import { requestClientCredentialsToken } from '../../lambda/core/oauth-client';
-import { EnvVar, parseSettings, requireEnv } from '../../lambda/core/settings';
-import { refreshAtFor } from '../../lambda/core/token-record';
-import { validateTokenResponse } from '../../lambda/core/token-response';
+import { EnvVar } from '../../contract/env-vars';
+import { CredentialStore } from '../../lambda/aws/credential-store';
+import { parseSettings, requireEnv } from '../../lambda/runtime/settings';
+import { refreshAtFor } from '../../lambda/token/token-record';
+import { validateTokenResponse } from '../../lambda/token/token-response';
+import { requestClientCredentialsToken } from '../../lambda/upstream/oauth-client';
 
 const settings = parseSettings(requireEnv(process.env, EnvVar.Settings));
 const credentials = new CredentialStore(

@@ -1,7 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { ClientCredentials } from '../../lambda/core/oauth-client';
-import type { RotationStep } from '../../lambda/core/rotation/rotation-event';
-import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
+import { type ClientCredentials, STAGED_LABEL } from '../../contract/credentials-secret';
+import type { RotationStep } from '../../contract/rotation-progress';
 import { BrokerConnection } from '../broker-connection';
 import { parseCredentialsInput } from '../credentials-input';
 import { type PromptTerminal, promptCredentialsLines } from '../hidden-prompt';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MintDeferredError } from '../../lambda/core/mint-token-invoker';
+import { MintDeferredError } from '../../lambda/aws/mint-token-invoker';
 import { BrokerConnection } from '../broker-connection';
 import type { CliIo } from '../io';
 import { describeGate, describeTime, type TokenAdmin } from '../operations/token-admin';

@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   RotateSecretCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { ClientCredentials } from '../../lambda/core/oauth-client';
+import { type ClientCredentials, STAGED_LABEL, Stage } from '../../contract/credentials-secret';
 import {
   parseProgress,
   ROTATION_PROGRESS_TAG,
   type RotationProgress,
-} from '../../lambda/core/rotation/rotation-progress';
-import { SecretVersions, STAGED_LABEL, Stage } from '../../lambda/core/rotation/secret-versions';
+} from '../../contract/rotation-progress';
+import { SecretVersions } from '../../lambda/aws/secret-versions';
 import { toSecretString } from '../credentials-input';
 
 /** An operator request that the secret's current state does not allow; the message says why and what to do. */
@@ -89,8 +90,6 @@ export interface CredentialAdminOptions {
   readonly now?: () => number;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * What an operator does to the credentials secret: put the first value in, stage new credentials and
  * start a rotation, watch it, roll back, and inspect versions. Reads staging labels and metadata
@@ -110,7 +109,7 @@ export class CredentialAdmin {
   ) {
     this.versions = new SecretVersions(secrets, secretArn);
     this.pollIntervalMs = options.pollIntervalMs ?? 2_000;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? delay;
     this.now = options.now ?? Date.now;
   }
 

@@ -1,9 +1,12 @@
 import { userInfo } from 'node:os';
-import type { MintTokenInvoker, ObtainedToken } from '../../lambda/core/mint-token-invoker';
-import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
-import type { GateView } from '../../lambda/core/token-minter';
-import type { TokenMetadata } from '../../lambda/core/token-record';
-import type { MintTokenResponse } from '../../lambda/handlers/mint-token';
+import {
+  type GateView,
+  type MintTokenResponse,
+  type ObtainedToken,
+  OPERATOR_ALIAS,
+} from '../../contract/mint-token-payload';
+import type { TokenMetadata } from '../../contract/token-cache-schema';
+import type { MintTokenInvoker } from '../../lambda/aws/mint-token-invoker';
 
 /** Who asked, for mint-token's audit log: the operator's OS user (never a credential). */
 export function operatorLabel(): string {

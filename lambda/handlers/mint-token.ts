@@ -2,17 +2,19 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { toBoundaryError } from '../core/boundary-errors';
-import { CredentialStore } from '../core/credential-store';
-import { GateStore } from '../core/gate/gate-store';
-import { UpstreamGate } from '../core/gate/upstream-gate';
-import { entryPointOf, MintTokenRequestError, parseMintTokenRequest } from '../core/mint-token-request';
-import { EnvVar, parseSettings, requireEnv } from '../core/settings';
-import { createLogger, createMetrics } from '../core/telemetry';
-import { TokenCache } from '../core/token-cache';
-import { TokenCipher } from '../core/token-cipher';
-import { type EnsureTokenResult, errorFields, type GateView, TokenMinter } from '../core/token-minter';
-import type { TokenMetadata } from '../core/token-record';
+import { EnvVar } from '../../contract/env-vars';
+import type { MintTokenResponse } from '../../contract/mint-token-payload';
+import { CredentialStore } from '../aws/credential-store';
+import { GateStore } from '../aws/gate-store';
+import { TokenCache } from '../aws/token-cache';
+import { TokenCipher } from '../aws/token-cipher';
+import { toBoundaryError } from '../errors/boundary-errors';
+import { errorFields } from '../errors/error-fields';
+import { entryPointOf, MintTokenRequestError, parseMintTokenRequest } from '../minting/mint-token-request';
+import { TokenMinter } from '../minting/token-minter';
+import { parseSettings, requireEnv } from '../runtime/settings';
+import { createLogger, createMetrics } from '../runtime/telemetry';
+import { UpstreamGate } from '../upstream/upstream-gate';
 
 /**
  * mint-token: the only function (with rotate-credentials) that can read the client credentials.
@@ -44,11 +46,6 @@ const minter = new TokenMinter({ settings, credentials, cache, gate, logger, met
 
 /** Time kept back from the Lambda timeout to write the cache and flush metrics after the last attempt. */
 const SAFETY_MARGIN_MS = 3_000;
-
-export type MintTokenResponse =
-  | EnsureTokenResult
-  | { readonly outcome: 'flushed'; readonly removed: boolean }
-  | { readonly outcome: 'described'; readonly cached: TokenMetadata | null; readonly gate: GateView };
 
 export async function handler(event: unknown, context: Context): Promise<MintTokenResponse> {
   logger.addContext(context);

@@ -1,14 +1,15 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { toBoundaryError } from '../core/boundary-errors';
-import { MintTokenInvoker } from '../core/mint-token-invoker';
-import { CredentialRotation } from '../core/rotation/credential-rotation';
-import { RotationEventError } from '../core/rotation/rotation-errors';
-import { parseRotationEvent } from '../core/rotation/rotation-event';
-import { EnvVar, parseSettings, requireEnv } from '../core/settings';
-import { createLogger, createMetrics } from '../core/telemetry';
-import { errorFields } from '../core/token-minter';
+import { EnvVar } from '../../contract/env-vars';
+import { MintTokenInvoker } from '../aws/mint-token-invoker';
+import { toBoundaryError } from '../errors/boundary-errors';
+import { errorFields } from '../errors/error-fields';
+import { CredentialRotation } from '../rotation/credential-rotation';
+import { RotationEventError } from '../rotation/rotation-errors';
+import { parseRotationEvent } from '../rotation/rotation-event';
+import { parseSettings, requireEnv } from '../runtime/settings';
+import { createLogger, createMetrics } from '../runtime/telemetry';
 
 /**
  * rotate-credentials: Secrets Manager's rotation function for the ThroughLine credentials secret.

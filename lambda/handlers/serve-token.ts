@@ -3,15 +3,21 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
-import { MetricName } from '../core/metric-names';
-import { MintTokenInvoker } from '../core/mint-token-invoker';
+import { EnvVar } from '../../contract/env-vars';
+import { MetricName } from '../../contract/metric-names';
+import { MintTokenInvoker } from '../aws/mint-token-invoker';
+import { TokenCache } from '../aws/token-cache';
+import { TokenCipher } from '../aws/token-cipher';
+import { errorFields } from '../errors/error-fields';
+import { requireEnv } from '../runtime/settings';
+import { createLogger, createMetrics } from '../runtime/telemetry';
 import {
   deployedApiFrom,
   InvalidTokenRequestError,
   isApiGatewayEvent,
   isDeployedApiEvent,
   parseServeTokenRequest,
-} from '../core/serve-token-request';
+} from '../serving/serve-token-request';
 import {
   apiResponse,
   type DirectTokenResult,
@@ -21,14 +27,9 @@ import {
   noTokenLongEnoughMessage,
   tokenBody,
   UNAVAILABLE_MESSAGE,
-} from '../core/serve-token-response';
-import { parseServeTokenSettings, ServeEnvVar } from '../core/serve-token-settings';
-import { EnvVar, requireEnv } from '../core/settings';
-import { createLogger, createMetrics } from '../core/telemetry';
-import { TokenCache } from '../core/token-cache';
-import { TokenCipher } from '../core/token-cipher';
-import { errorFields } from '../core/token-minter';
-import { TokenServer } from '../core/token-server';
+} from '../serving/serve-token-response';
+import { parseServeTokenSettings } from '../serving/serve-token-settings';
+import { TokenServer } from '../serving/token-server';
 
 /**
  * serve-token: hands the cached access token to IAM-authenticated callers (`GET /token` through
@@ -38,7 +39,7 @@ import { TokenServer } from '../core/token-server';
  */
 const logger = createLogger();
 const metrics = createMetrics();
-const settings = parseServeTokenSettings(requireEnv(process.env, ServeEnvVar.Settings));
+const settings = parseServeTokenSettings(requireEnv(process.env, EnvVar.ServeSettings));
 const tableName = requireEnv(process.env, EnvVar.TokenTableName);
 const server = new TokenServer({
   cache: new TokenCache(
@@ -49,7 +50,7 @@ const server = new TokenServer({
   // No SDK retries: a throttle means "another mint is running", which TokenServer handles by re-reading the cache.
   minter: new MintTokenInvoker(
     new LambdaClient({ maxAttempts: 1 }),
-    requireEnv(process.env, ServeEnvVar.MintFunctionName),
+    requireEnv(process.env, EnvVar.MintTokenFunctionName),
   ),
   settings,
   logger,

@@ -100,7 +100,7 @@ export const upstreamSchema = z
   }, ONLY_WHEN_FIELDS_VALID);
 
 /**
- * The fleet-wide upstream gate (lambda/core/gate/): when ThroughLine may be asked next, for every
+ * The fleet-wide upstream gate (lambda/upstream/): when ThroughLine may be asked next, for every
  * caller. ThroughLine's quota (~1,000 calls a day per customer, across all its applications) is the
  * scarce resource; these bound what an outage, a throttle or a misbehaving caller can spend.
  */

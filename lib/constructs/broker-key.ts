@@ -2,7 +2,7 @@ import { Aws, type IResolvable, type IResolveContext, Lazy, type RemovalPolicy }
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { TOKEN_ENCRYPTION_PURPOSE } from '../../lambda/core/token-encryption-context';
+import { TOKEN_ENCRYPTION_PURPOSE } from '../../contract/token-encryption-context';
 
 export interface BrokerKeyProps {
   readonly removalPolicy: RemovalPolicy;

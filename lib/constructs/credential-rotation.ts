@@ -5,12 +5,12 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
-import { EnvVar } from '../../lambda/core/settings';
+import { EnvVar } from '../../contract/env-vars';
+import { ROTATION_PROGRESS_TAG } from '../../contract/rotation-progress';
+import { brokerSettingsOf } from '../config/runtime-settings';
 import type { StageConfig } from '../config/schema';
 import { BrokerFunction } from './broker-function';
 import type { CredentialStore } from './credential-store';
-import { brokerSettingsOf } from './mint-token-function';
 
 export interface CredentialRotationProps {
   readonly config: StageConfig;

@@ -4,9 +4,9 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { GateSettings } from '../../lambda/core/gate/gate-policy';
-import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
-import { type BrokerSettings, EnvVar } from '../../lambda/core/settings';
+import { EnvVar } from '../../contract/env-vars';
+import { OPERATOR_ALIAS } from '../../contract/mint-token-payload';
+import { brokerSettingsOf } from '../config/runtime-settings';
 import type { StageConfig } from '../config/schema';
 import { BrokerFunction } from './broker-function';
 import type { CredentialStore } from './credential-store';
@@ -24,9 +24,6 @@ export interface MintTokenFunctionProps {
 
 /** Time beyond the upstream budget for reading the secret and cache, writing the cache, flushing metrics. */
 const OVERHEAD_SECONDS = 10;
-
-/** Margin of the gate's lease beyond one token request's timeout (reading the gate, writing the outcome). */
-const LEASE_MARGIN_SECONDS = 5;
 
 /**
  * mint-token: reads the credentials, calls ThroughLine through the fleet-wide upstream gate, writes
@@ -102,13 +99,4 @@ export class MintTokenFunction extends Construct {
       resourceArns: [this.operatorAlias.functionArn],
     });
   }
-}
-
-/** The runtime settings mint-token and the rotation function read (lambda/core/settings.ts). */
-export function brokerSettingsOf(config: StageConfig): BrokerSettings {
-  const gate: GateSettings = {
-    ...config.gate,
-    leaseSeconds: Math.ceil(config.upstream.requestTimeoutMs / 1000) + LEASE_MARGIN_SECONDS,
-  };
-  return { upstream: config.upstream, token: config.token, gate };
 }

@@ -10,8 +10,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { operatorGuidance, WORKFLOW_RETRIED_ERROR_NAMES } from '../../lambda/core/error-registry';
-import type { MintTokenRequest } from '../../lambda/core/mint-token-request';
+import { operatorGuidance, WORKFLOW_RETRIED_ERROR_NAMES } from '../../contract/error-registry';
+import type { MintTokenRequest } from '../../contract/mint-token-payload';
 import type { RefreshConfig } from '../config/schema';
 
 /** What the workflow asks mint-token for: a fresh token, minting only past the refresh point. */

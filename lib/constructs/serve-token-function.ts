@@ -4,8 +4,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ServeEnvVar, type ServeTokenSettings } from '../../lambda/core/serve-token-settings';
-import { EnvVar } from '../../lambda/core/settings';
+import { EnvVar } from '../../contract/env-vars';
+import { serveTokenSettingsOf } from '../config/runtime-settings';
 import type { StageConfig } from '../config/schema';
 import { BrokerFunction } from './broker-function';
 import type { MintTokenFunction } from './mint-token-function';
@@ -35,15 +35,6 @@ export class ServeTokenFunction extends Construct {
   constructor(scope: Construct, id: string, props: ServeTokenFunctionProps) {
     super(scope, id);
     const { config } = props;
-    const settings: ServeTokenSettings = {
-      defaultMinTtlSeconds: config.token.minTtlSeconds,
-      maxMinTtlSeconds: config.token.maxMinTtlSeconds,
-      l1MaxAgeSeconds: config.api.l1MaxAgeSeconds,
-      requestBudgetMs: config.api.requestBudgetMs,
-      retryAfterSeconds: config.api.retryAfterSeconds,
-      mintThrottleBackoffBaseMs: config.api.mintThrottleBackoffBaseMs,
-      mintThrottleBackoffCapMs: config.api.mintThrottleBackoffCapMs,
-    };
     const mintFunction = props.mintToken.handler.function;
     this.handler = new BrokerFunction(this, 'Handler', {
       handlerName: 'serve-token',
@@ -56,8 +47,8 @@ export class ServeTokenFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         [EnvVar.TokenTableName]: props.tokenCache.table.tableName,
         [EnvVar.TokenKeyArn]: props.key.keyArn,
-        [ServeEnvVar.MintFunctionName]: mintFunction.functionName,
-        [ServeEnvVar.Settings]: JSON.stringify(settings),
+        [EnvVar.MintTokenFunctionName]: mintFunction.functionName,
+        [EnvVar.ServeSettings]: JSON.stringify(serveTokenSettingsOf(config)),
       },
     });
     props.tokenCache.grantTokenAccess(this.handler.role, 'read');

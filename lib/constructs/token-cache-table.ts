@@ -3,8 +3,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { CACHE_KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../lambda/core/token-cache-schema';
-import { TOKEN_ENCRYPTION_PURPOSE } from '../../lambda/core/token-encryption-context';
+import { CACHE_KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../contract/token-cache-schema';
+import { TOKEN_ENCRYPTION_PURPOSE } from '../../contract/token-encryption-context';
 import { deploymentRoleArn } from './deployment-role';
 
 export interface TokenCacheTableProps {

@@ -21,8 +21,8 @@ import { App, Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { brokerStackName } from '../../contract/stack-outputs';
 import { stageSchema } from '../../lib/config/schema';
-import { brokerStackName } from '../../lib/stack-output-names';
 import { TokenBrokerStack } from '../../lib/token-broker-stack';
 import { IntegFunction } from './integ-function';
 

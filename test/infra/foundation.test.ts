@@ -1,7 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EnvVar } from '../../lambda/core/settings';
-import { TTL_ATTRIBUTE } from '../../lambda/core/token-cache-schema';
+import { EnvVar } from '../../contract/env-vars';
+import { TTL_ATTRIBUTE } from '../../contract/token-cache-schema';
 import { CREDENTIALS_SECRET_PROPERTIES } from '../../lib/constructs/credential-store';
 import { nagFindings, synthBrokerForAssertions } from '../kit/builders/synth';
 

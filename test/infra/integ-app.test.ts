@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StackOutput } from '../../lib/stack-output-names';
+import { StackOutput } from '../../contract/stack-outputs';
 import {
   buildIntegApp,
   HARNESS_STACK,

@@ -1,9 +1,9 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { StackOutput } from '../../contract/stack-outputs';
 import { ConfigError, loadStageConfig } from '../../lib/config/load-config';
 import { REFRESH_PAYLOAD, TRANSIENT_ERRORS } from '../../lib/constructs/refresh-workflow';
-import { StackOutput } from '../../lib/stack-output-names';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
 import { definitionOf } from '../kit/builders/state-machine-definition';
 import { idOf, synthBrokerForAssertions } from '../kit/builders/synth';

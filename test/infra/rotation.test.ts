@@ -2,9 +2,9 @@ import type { CfnResource } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { NagRuleCompliance, rules } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
-import { EnvVar } from '../../lambda/core/settings';
-import { StackOutput } from '../../lib/stack-output-names';
+import { EnvVar } from '../../contract/env-vars';
+import { ROTATION_PROGRESS_TAG } from '../../contract/rotation-progress';
+import { StackOutput } from '../../contract/stack-outputs';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
 import { idOf, synthBrokerForAssertions } from '../kit/builders/synth';
 

@@ -6,9 +6,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
+import { StackOutput } from '../../contract/stack-outputs';
 import { buildApp } from '../../lib/app';
 import { ACCESS_LOG_FIELDS } from '../../lib/constructs/access-log-format';
-import { StackOutput } from '../../lib/stack-output-names';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
 import { cdkJsonContext } from '../kit/builders/cdk-context';
 
@@ -401,7 +401,7 @@ describe('serve-token function and role', () => {
       (fn?.Properties.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
     expect(Object.keys(env).sort()).toEqual(
       [
-        'MINT_FUNCTION_NAME',
+        'MINT_TOKEN_FUNCTION_NAME',
         'POWERTOOLS_SERVICE_NAME',
         'SERVE_SETTINGS',
         'TOKEN_API_ID',

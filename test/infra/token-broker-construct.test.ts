@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, it } from 'vitest';
+import { StackOutput } from '../../contract/stack-outputs';
 import { PlatformStack } from '../../examples/embedded-broker';
 import { ConfigError } from '../../lib/config/load-config';
-import { StackOutput } from '../../lib/stack-output-names';
 import { TokenBroker } from '../../lib/token-broker';
 import { nagFindings, resourcesOfType, synthBroker, type Template, testOutdir } from '../kit/builders/synth';
 

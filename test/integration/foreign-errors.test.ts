@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
+import { OPERATOR_ALIAS } from '../../contract/mint-token-payload';
 import { type InvokeOutcome, invokeBundled } from '../kit/runners/invoke-bundled';
 import { BrokerFixture, makeCredentials } from '../kit/vitest/broker-fixture';
 

@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { METRIC_NAMESPACE, MetricName } from '../../lambda/core/metric-names';
-import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
+import { METRIC_NAMESPACE, MetricName } from '../../contract/metric-names';
+import { OPERATOR_ALIAS } from '../../contract/mint-token-payload';
 import { stageSchema } from '../../lib/config/schema';
 import { ALARM_CATALOG, type AlarmScopes } from '../../lib/constructs/monitoring/alarm-catalog';
 import {

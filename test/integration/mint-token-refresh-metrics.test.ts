@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { MetricName } from '../../lambda/core/metric-names';
+import { MetricName } from '../../contract/metric-names';
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import { type InvokeOutcome, invokeBundled } from '../kit/runners/invoke-bundled';
 import { BrokerFixture, makeCredentials } from '../kit/vitest/broker-fixture';

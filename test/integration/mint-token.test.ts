@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { MetricName } from '../../lambda/core/metric-names';
-import { OPERATOR_ALIAS } from '../../lambda/core/mint-token-request';
+import { MetricName } from '../../contract/metric-names';
+import { OPERATOR_ALIAS } from '../../contract/mint-token-payload';
 import { emfMetricNames } from '../kit/builders/emf';
 import { FakeTokenServer } from '../kit/fakes/token-server';
 import { type InvokeOutcome, invokeBundled } from '../kit/runners/invoke-bundled';

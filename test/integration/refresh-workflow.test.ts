@@ -9,7 +9,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { MetricName } from '../../lambda/core/metric-names';
+import { MetricName } from '../../contract/metric-names';
 import { REFRESH_PAYLOAD } from '../../lib/constructs/refresh-workflow';
 import type { TokenBrokerStack } from '../../lib/token-broker-stack';
 import { emfMetricNames } from '../kit/builders/emf';

@@ -9,10 +9,10 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { CredentialAdmin } from '../../cli/operations/credential-admin';
 import { TokenAdmin } from '../../cli/operations/token-admin';
-import { MetricName } from '../../lambda/core/metric-names';
-import { MintTokenInvoker } from '../../lambda/core/mint-token-invoker';
-import { parseProgress, ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
-import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
+import { STAGED_LABEL } from '../../contract/credentials-secret';
+import { MetricName } from '../../contract/metric-names';
+import { parseProgress, ROTATION_PROGRESS_TAG } from '../../contract/rotation-progress';
+import { MintTokenInvoker } from '../../lambda/aws/mint-token-invoker';
 import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { DocStrictSecretsManager } from '../kit/emulators/secrets-manager-doc-strict';
 import { FakeTokenServer } from '../kit/fakes/token-server';

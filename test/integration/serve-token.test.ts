@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { MetricName } from '../../lambda/core/metric-names';
-import { UNAVAILABLE_MESSAGE } from '../../lambda/core/serve-token-response';
+import { MetricName } from '../../contract/metric-names';
+import { UNAVAILABLE_MESSAGE } from '../../lambda/serving/serve-token-response';
 import { DEFAULT_CALLER_ARN, tokenRequestEvent } from '../kit/builders/api-gateway-event';
 import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { RecordingAwsProxy } from '../kit/emulators/recording-aws-proxy';
@@ -453,7 +453,7 @@ describe('serve-token — separation of duties', () => {
     const env = inject('bundledFunctions').ServeToken?.environment ?? {};
     expect(Object.keys(env).sort()).toEqual(
       [
-        'MINT_FUNCTION_NAME',
+        'MINT_TOKEN_FUNCTION_NAME',
         'POWERTOOLS_SERVICE_NAME',
         'SERVE_SETTINGS',
         'TOKEN_API_ID',

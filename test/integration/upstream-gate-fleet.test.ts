@@ -1,9 +1,9 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { MetricName } from '../../lambda/core/metric-names';
-import { CACHE_KEY_ATTRIBUTE, CURRENT_TOKEN_KEY } from '../../lambda/core/token-cache-schema';
-import { tokenFingerprint } from '../../lambda/core/token-fingerprint';
+import { MetricName } from '../../contract/metric-names';
+import { CACHE_KEY_ATTRIBUTE, CURRENT_TOKEN_KEY } from '../../contract/token-cache-schema';
+import { tokenFingerprint } from '../../contract/token-fingerprint';
 import { tokenRequestEvent } from '../kit/builders/api-gateway-event';
 import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { RecordingAwsProxy } from '../kit/emulators/recording-aws-proxy';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fullJitterDelayMs, nextDelayMs, parseRetryAfter } from '../../lambda/core/backoff';
+import { fullJitterDelayMs, nextDelayMs, parseRetryAfter } from '../../contract/backoff';
 import {
   BadTokenResponseError,
   CredentialsMalformedError,
@@ -9,8 +9,8 @@ import {
   UntrustedUpstreamError,
   UpstreamRejectedError,
   UpstreamUnavailableError,
-} from '../../lambda/core/errors';
-import { MIN_ATTEMPT_MS, withRetries } from '../../lambda/core/retry';
+} from '../../lambda/errors/broker-errors';
+import { MIN_ATTEMPT_MS, withRetries } from '../../lambda/upstream/retry';
 
 describe('full-jitter backoff', () => {
   it('stays within [0, min(cap, base·2^n))', () => {

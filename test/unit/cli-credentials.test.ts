@@ -5,8 +5,8 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { ROTATION_PROGRESS_TAG } from '../../lambda/core/rotation/rotation-progress';
-import { STAGED_LABEL } from '../../lambda/core/rotation/secret-versions';
+import { STAGED_LABEL } from '../../contract/credentials-secret';
+import { ROTATION_PROGRESS_TAG } from '../../contract/rotation-progress';
 import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { DocStrictSecretsManager } from '../kit/emulators/secrets-manager-doc-strict';
 import { ThroughLineApplications } from '../kit/fakes/throughline-applications';

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseCredentials } from '../../lambda/core/credential-store';
-import { CredentialsMalformedError, CredentialsNotSetError } from '../../lambda/core/errors';
+import { parseCredentials } from '../../lambda/aws/credential-store';
+import { CredentialsMalformedError, CredentialsNotSetError } from '../../lambda/errors/broker-errors';
 import {
   entryPointOf,
   MintTokenRequestError,
   parseMintTokenRequest,
-} from '../../lambda/core/mint-token-request';
-import { parseSettings, SettingsError } from '../../lambda/core/settings';
-import { redactingReplacer } from '../../lambda/core/telemetry';
+} from '../../lambda/minting/mint-token-request';
+import { parseSettings, SettingsError } from '../../lambda/runtime/settings';
+import { redactingReplacer } from '../../lambda/runtime/telemetry';
 
 const SECRET = 'Sup3rS3cretValue';
 const meta = {

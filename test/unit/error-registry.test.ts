@@ -4,11 +4,11 @@ import {
   operatorGuidance,
   PERMANENT_MINT_ERROR_NAMES,
   WORKFLOW_RETRIED_ERROR_NAMES,
-} from '../../lambda/core/error-registry';
-import * as errors from '../../lambda/core/errors';
-import { PERMANENT_MINT_ERRORS } from '../../lambda/core/mint-token-invoker';
-import { MintTokenRequestError } from '../../lambda/core/mint-token-request';
-import { SettingsError } from '../../lambda/core/settings';
+} from '../../contract/error-registry';
+import { PERMANENT_MINT_ERRORS } from '../../lambda/aws/mint-token-invoker';
+import * as errors from '../../lambda/errors/broker-errors';
+import { MintTokenRequestError } from '../../lambda/minting/mint-token-request';
+import { SettingsError } from '../../lambda/runtime/settings';
 import { TRANSIENT_ERRORS } from '../../lib/constructs/refresh-workflow';
 
 /** One registry of mint-token's errors; every list that names them is derived from it. */

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRotationEvent } from '../../lambda/core/rotation/rotation-event';
-import {
-  formatProgress,
-  parseProgress,
-  type RotationProgress,
-} from '../../lambda/core/rotation/rotation-progress';
+import { formatProgress, parseProgress, type RotationProgress } from '../../contract/rotation-progress';
+import { parseRotationEvent } from '../../lambda/rotation/rotation-event';
 
 const TOKEN = '2f0e8a4c-6b1d-4c3e-9a7f-1e2d3c4b5a69';
 

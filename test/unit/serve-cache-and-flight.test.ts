@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { equalJitterDelayMs } from '../../lambda/core/backoff';
-import { SingleFlight } from '../../lambda/core/single-flight';
-import type { TokenRecord } from '../../lambda/core/token-record';
-import { L1TokenCache } from '../../lambda/core/token-server-cache';
+import { equalJitterDelayMs } from '../../contract/backoff';
+import { SingleFlight } from '../../contract/single-flight';
+import type { TokenRecord } from '../../contract/token-cache-schema';
+import { L1TokenCache } from '../../lambda/serving/token-server-cache';
 
 const record = (expiresAt: number): TokenRecord => ({
   accessToken: 'x',

@@ -1,13 +1,13 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import * as errors from '../../lambda/core/errors';
 import {
   MintDeferredError,
   MintFailedError,
   MintThrottledError,
   MintTokenInvoker,
   PERMANENT_MINT_ERRORS,
-} from '../../lambda/core/mint-token-invoker';
+} from '../../lambda/aws/mint-token-invoker';
+import * as errors from '../../lambda/errors/broker-errors';
 import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { MOTO_CREDENTIALS } from '../kit/local-aws/moto';
 

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { ServeTokenSettings } from '../../contract/broker-settings';
+import { SettingsError } from '../../lambda/runtime/settings';
 import {
   ApiShapedDirectInvocationError,
   InvalidTokenRequestError,
   isApiGatewayEvent,
   parseServeTokenRequest,
-} from '../../lambda/core/serve-token-request';
-import { parseServeTokenSettings, type ServeTokenSettings } from '../../lambda/core/serve-token-settings';
-import { SettingsError } from '../../lambda/core/settings';
+} from '../../lambda/serving/serve-token-request';
+import { parseServeTokenSettings } from '../../lambda/serving/serve-token-settings';
 import { TEST_API, tokenRequestEvent } from '../kit/builders/api-gateway-event';
 
 const SETTINGS: ServeTokenSettings = {

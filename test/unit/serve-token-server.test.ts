@@ -1,16 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MetricName } from '../../lambda/core/metric-names';
+import type { ServeTokenSettings } from '../../contract/broker-settings';
+import { MetricName } from '../../contract/metric-names';
+import type { TokenRecord } from '../../contract/token-cache-schema';
 import {
   type EnsureRequest,
   MintFailedError,
   type MintInvocationResult,
   MintThrottledError,
-} from '../../lambda/core/mint-token-invoker';
-import type { ServeTokenSettings } from '../../lambda/core/serve-token-settings';
-import type { TokenRecord } from '../../lambda/core/token-record';
-import { PERMANENT_FAILURE_RETRY_AFTER_SECONDS, TokenServer } from '../../lambda/core/token-server';
+} from '../../lambda/aws/mint-token-invoker';
+import { PERMANENT_FAILURE_RETRY_AFTER_SECONDS, TokenServer } from '../../lambda/serving/token-server';
 
 /**
  * TokenServer's decisions (L1 → L2 → mint, throttle backoff, stale-on-error, cool-down,

@@ -1,16 +1,16 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { StoredCredentials } from '../../lambda/core/credential-store';
+import type { BrokerSettings } from '../../contract/broker-settings';
+import { MetricName, REASON_DIMENSION } from '../../contract/metric-names';
+import { tokenFingerprint } from '../../contract/token-fingerprint';
+import type { StoredCredentials } from '../../lambda/aws/credential-store';
 import {
   CredentialsNotSetError,
   InvalidClientError,
   NOT_CONFIGURED_MESSAGE,
   UpstreamUnavailableError,
-} from '../../lambda/core/errors';
-import { UpstreamGate } from '../../lambda/core/gate/upstream-gate';
-import { MetricName, REASON_DIMENSION } from '../../lambda/core/metric-names';
-import type { BrokerSettings } from '../../lambda/core/settings';
-import { tokenFingerprint } from '../../lambda/core/token-fingerprint';
-import { TokenMinter } from '../../lambda/core/token-minter';
+} from '../../lambda/errors/broker-errors';
+import { TokenMinter } from '../../lambda/minting/token-minter';
+import { UpstreamGate } from '../../lambda/upstream/upstream-gate';
 import {
   MemoryCredentialStore,
   MemoryGateStorage,
@@ -31,8 +31,8 @@ import {
 const upstreamSeam = vi.hoisted(() => ({
   request: undefined as undefined | ((...args: never[]) => unknown),
 }));
-vi.mock('../../lambda/core/oauth-client', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('../../lambda/core/oauth-client')>()),
+vi.mock('../../lambda/upstream/oauth-client', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../lambda/upstream/oauth-client')>()),
   requestClientCredentialsToken: (...args: never[]) => {
     if (!upstreamSeam.request) throw new Error('no ScriptedUpstream in this test');
     return upstreamSeam.request(...args);

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decideMint,
-  isFresh,
-  isServable,
-  metadataOf,
-  refreshAtFor,
-  type TokenRecord,
-} from '../../lambda/core/token-record';
+import type { TokenRecord } from '../../contract/token-cache-schema';
+import { decideMint, isFresh, isServable, metadataOf, refreshAtFor } from '../../lambda/token/token-record';
 
 const record = (overrides: Partial<TokenRecord> = {}): TokenRecord => ({
   accessToken: 'tok',

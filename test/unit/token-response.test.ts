@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BadTokenResponseError } from '../../lambda/core/errors';
-import { lifetimeOf, validateTokenResponse } from '../../lambda/core/token-response';
+import { BadTokenResponseError } from '../../lambda/errors/broker-errors';
+import { lifetimeOf, validateTokenResponse } from '../../lambda/token/token-response';
 
 const settings = {
   defaultLifetimeSeconds: 3600,

@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfter } from '../../lambda/core/backoff';
+import { parseRetryAfter } from '../../contract/backoff';
+import type { GateSettings } from '../../contract/broker-settings';
+import { parseGateItem } from '../../lambda/aws/gate-store';
 import {
   admit,
   backoffMs,
   budgetFreesAtMs,
   closedForSeconds,
   EMPTY_GATE,
-  type GateSettings,
   type GateState,
   recordOutcome,
   releaseLease,
   requestsInWindow,
-} from '../../lambda/core/gate/gate-policy';
-import { parseGateItem } from '../../lambda/core/gate/gate-store';
-import { UpstreamGate } from '../../lambda/core/gate/upstream-gate';
+} from '../../lambda/upstream/gate-policy';
+import { UpstreamGate } from '../../lambda/upstream/upstream-gate';
 
 /** The gate's decisions as pure functions of (state, now), and the conditional-write loop around them. */
 const SETTINGS: GateSettings = {

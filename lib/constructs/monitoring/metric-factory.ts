@@ -5,11 +5,11 @@ import {
   MetricName,
   REASON_DIMENSION,
   SERVICE_DIMENSION,
-} from '../../../lambda/core/metric-names';
+} from '../../../contract/metric-names';
 
 /**
  * Every metric the broker's alarms and dashboard read, built in one place from the names the
- * handlers emit (lambda/core/metric-names.ts). Pure functions: no construct is created here.
+ * handlers emit (contract/metric-names.ts). Pure functions: no construct is created here.
  */
 
 /** The alarm period unless an alarm says otherwise: short enough to page fast, long enough to be stable. */

@@ -5,8 +5,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { CredentialAdmin, RotationInProgressError } from '../../../cli/operations/credential-admin';
-import type { ClientCredentials } from '../../../lambda/core/oauth-client';
-import { STAGED_LABEL } from '../../../lambda/core/rotation/secret-versions';
+import { type ClientCredentials, STAGED_LABEL } from '../../../contract/credentials-secret';
 
 /**
  * Integration-test setup, invoked by the IntegTest assertions (integ.assertions.invokeFunction):

@@ -4,9 +4,9 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { OPERATOR_ALIAS } from '../../../lambda/core/mint-token-request';
-import { STAGED_LABEL } from '../../../lambda/core/rotation/secret-versions';
-import { EnvVar } from '../../../lambda/core/settings';
+import { STAGED_LABEL } from '../../../contract/credentials-secret';
+import { EnvVar } from '../../../contract/env-vars';
+import { OPERATOR_ALIAS } from '../../../contract/mint-token-payload';
 import type { LambdaInvokeEmulator } from '../emulators/lambda-invoke';
 import type { DocStrictSecretsManager } from '../emulators/secrets-manager-doc-strict';
 import { awsClientConfigFor, type MotoBroker, type TestCredentials } from '../local-aws/moto-broker';

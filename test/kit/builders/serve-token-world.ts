@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { OPERATOR_ALIAS } from '../../../lambda/core/mint-token-request';
-import { TokenApiEnvVar } from '../../../lambda/core/serve-token-request';
-import { ServeEnvVar, type ServeTokenSettings } from '../../../lambda/core/serve-token-settings';
-import { EnvVar } from '../../../lambda/core/settings';
+import type { ServeTokenSettings } from '../../../contract/broker-settings';
+import { EnvVar } from '../../../contract/env-vars';
+import { OPERATOR_ALIAS } from '../../../contract/mint-token-payload';
 import type { LambdaInvokeEmulator } from '../emulators/lambda-invoke';
 import type { RecordingAwsProxy } from '../emulators/recording-aws-proxy';
 import type { FakeTokenServer } from '../fakes/token-server';
@@ -33,7 +32,7 @@ export function serveTokenEnv(
 ): Record<string, string> {
   const env = templateStrings(template);
   const settings = {
-    ...(JSON.parse(env[ServeEnvVar.Settings] as string) as ServeTokenSettings),
+    ...(JSON.parse(env[EnvVar.ServeSettings] as string) as ServeTokenSettings),
     mintThrottleBackoffBaseMs: 50,
     mintThrottleBackoffCapMs: 200,
     ...wiring.settings,
@@ -42,11 +41,11 @@ export function serveTokenEnv(
     ...env,
     [EnvVar.TokenTableName]: wiring.broker.tableName,
     [EnvVar.TokenKeyArn]: wiring.broker.keyArn,
-    [ServeEnvVar.MintFunctionName]: wiring.mintFunctionName,
-    [ServeEnvVar.Settings]: JSON.stringify(settings),
+    [EnvVar.MintTokenFunctionName]: wiring.mintFunctionName,
+    [EnvVar.ServeSettings]: JSON.stringify(settings),
     // The API the test events come from (api-gateway-event.ts): serve-token answers an API call only when it knows the API.
-    [TokenApiEnvVar.ApiId]: TEST_API.apiId,
-    [TokenApiEnvVar.Stage]: TEST_API.stage,
+    [EnvVar.TokenApiId]: TEST_API.apiId,
+    [EnvVar.TokenApiStage]: TEST_API.stage,
     ...motoProcessEnv(wiring.awsEndpoint, wiring.accessKeyId),
     AWS_ENDPOINT_URL_LAMBDA: wiring.lambdaEndpoint,
     AWS_LAMBDA_FUNCTION_NAME: 'serve-token',

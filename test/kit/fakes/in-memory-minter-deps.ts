@@ -1,17 +1,18 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { CredentialStore, StoredCredentials } from '../../../lambda/core/credential-store';
-import { CredentialsNotSetError, TokenCacheError } from '../../../lambda/core/errors';
-import { EMPTY_GATE, type GateState } from '../../../lambda/core/gate/gate-policy';
-import type { GateRead } from '../../../lambda/core/gate/gate-store';
-import type { GateStorage } from '../../../lambda/core/gate/upstream-gate';
-import type { ClientCredentials } from '../../../lambda/core/oauth-client';
-import type { UpstreamSettings } from '../../../lambda/core/settings';
-import type { TokenCache } from '../../../lambda/core/token-cache';
-import { metadataOf, type TokenMetadata, type TokenRecord } from '../../../lambda/core/token-record';
+import type { UpstreamSettings } from '../../../contract/broker-settings';
+import type { ClientCredentials } from '../../../contract/credentials-secret';
+import type { TokenMetadata, TokenRecord } from '../../../contract/token-cache-schema';
+import type { CredentialStore, StoredCredentials } from '../../../lambda/aws/credential-store';
+import type { GateRead } from '../../../lambda/aws/gate-store';
+import type { TokenCache } from '../../../lambda/aws/token-cache';
+import { CredentialsNotSetError, TokenCacheError } from '../../../lambda/errors/broker-errors';
+import { metadataOf } from '../../../lambda/token/token-record';
+import { EMPTY_GATE, type GateState } from '../../../lambda/upstream/gate-policy';
+import type { GateStorage } from '../../../lambda/upstream/upstream-gate';
 
 /**
- * In-memory stand-ins for what TokenMinter (lambda/core/token-minter.ts) is given: credentials, the
+ * In-memory stand-ins for what TokenMinter (lambda/minting/token-minter.ts) is given: credentials, the
  * token cache, the gate's storage, a clock, the logger, the metrics, and ThroughLine's token
  * endpoint as a function. No AWS, no network, no real time: each records what was asked of it, so a
  * unit test counts upstream requests and mints. The real classes have private fields, so these
@@ -112,7 +113,7 @@ export interface UpstreamRequest {
 }
 
 /**
- * ThroughLine's token endpoint as `requestClientCredentialsToken` (lambda/core/oauth-client.ts) is
+ * ThroughLine's token endpoint as `requestClientCredentialsToken` (lambda/upstream/oauth-client.ts) is
  * called: answers are taken in order and the last one repeats; every request is recorded (the client
  * id, never the secret). `request` has that function's signature.
  */

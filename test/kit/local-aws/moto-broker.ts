@@ -6,8 +6,8 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { EnvVar } from '../../../lambda/core/settings';
-import { CACHE_KEY_ATTRIBUTE, CURRENT_TOKEN_KEY } from '../../../lambda/core/token-cache-schema';
+import { EnvVar } from '../../../contract/env-vars';
+import { CACHE_KEY_ATTRIBUTE, CURRENT_TOKEN_KEY } from '../../../contract/token-cache-schema';
 import { MOTO_CREDENTIALS, MOTO_REGION, motoProcessEnv } from './moto';
 
 /** Where the test AWS (moto_server) is and which CA the local HTTPS servers use. No vitest import: benchmarks use it too. */

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import type { CliIo } from '../../../cli/io';
 import { buildProgram } from '../../../cli/program';
-import { brokerStackName, StackOutput } from '../../../lib/stack-output-names';
+import { brokerStackName, StackOutput } from '../../../contract/stack-outputs';
 import { MOTO_CREDENTIALS, MOTO_REGION } from '../local-aws/moto';
 
 export interface CliRun {

@@ -1,0 +1,33 @@
+import type { BrokerSettings, GateSettings, ServeTokenSettings } from '../../contract/broker-settings';
+import type { StageConfig } from './schema';
+
+/**
+ * Where the validated stage config (schema.ts) meets the runtime settings the functions read
+ * (contract/broker-settings.ts). Both functions are typed on both sides, so a field renamed in the
+ * schema or in the settings fails `tsc` here instead of reaching a function as `undefined`.
+ */
+
+/** Margin of the gate's lease beyond one token request's timeout (reading the gate, writing the outcome). */
+const LEASE_MARGIN_SECONDS = 5;
+
+/** What mint-token and the rotation function read (lambda/runtime/settings.ts). */
+export function brokerSettingsOf(config: StageConfig): BrokerSettings {
+  const gate: GateSettings = {
+    ...config.gate,
+    leaseSeconds: Math.ceil(config.upstream.requestTimeoutMs / 1000) + LEASE_MARGIN_SECONDS,
+  };
+  return { upstream: config.upstream, token: config.token, gate };
+}
+
+/** What serve-token reads (lambda/serving/serve-token-settings.ts). */
+export function serveTokenSettingsOf(config: StageConfig): ServeTokenSettings {
+  return {
+    defaultMinTtlSeconds: config.token.minTtlSeconds,
+    maxMinTtlSeconds: config.token.maxMinTtlSeconds,
+    l1MaxAgeSeconds: config.api.l1MaxAgeSeconds,
+    requestBudgetMs: config.api.requestBudgetMs,
+    retryAfterSeconds: config.api.retryAfterSeconds,
+    mintThrottleBackoffBaseMs: config.api.mintThrottleBackoffBaseMs,
+    mintThrottleBackoffCapMs: config.api.mintThrottleBackoffCapMs,
+  };
+}
