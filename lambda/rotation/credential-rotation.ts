@@ -99,8 +99,13 @@ export class CredentialRotation {
     const { logger } = this.deps;
     const token = event.ClientRequestToken;
     logger.appendKeys({ rotationStep: event.Step, clientRequestToken: token });
+    // Progress goes on the broker's secret only for an event about it: an event naming another secret
+    // (which the rotate role cannot even describe: AccessDeniedException) must not overwrite the
+    // progress of a rotation in flight.
+    let aboutOwnSecret = event.SecretId === this.deps.secretArn;
     try {
       const description = await this.describeOwnSecret(event.SecretId);
+      aboutOwnSecret = true;
       await this.step(event, description, deadlineMs);
       logger.info('Rotation step done');
     } catch (error) {
@@ -108,7 +113,7 @@ export class CredentialRotation {
       single.addDimension(STEP_DIMENSION, event.Step);
       single.addMetric(MetricName.RotationStepFailed, MetricUnit.Count, 1);
       logger.error('Rotation step failed', { error: errorFields(error) });
-      if (!(error instanceof WrongSecretError)) {
+      if (aboutOwnSecret && !(error instanceof WrongSecretError)) {
         await this.progress(token, event.Step, 'failed', error).catch((tagError) =>
           logger.warn('Could not record rotation progress on the secret', { error: errorFields(tagError) }),
         );
@@ -260,9 +265,11 @@ export class CredentialRotation {
   private async finishSecret(token: string, { stages }: SecretDescription): Promise<void> {
     const { logger, metrics } = this.deps;
     const current = stages.versionWith(Stage.Current);
+    // Checked before the read: an abandoned rotation's version has lost its labels, and what reading
+    // an unlabelled version answers is not documented.
+    if (current !== token) this.requirePending(token, stages, 'finishSecret');
     const value = await this.readVersion(token);
     if (current !== token) {
-      this.requirePending(token, stages, 'finishSecret');
       if (!value) throw this.notStaged(token, 'finishSecret');
       // Never promote something testSecret could not have proved.
       this.parseStaged(value, `version ${token}`);

@@ -1,12 +1,16 @@
 // A warm Lambda execution environment: loads a bundled handler once, then invokes it for every
 // event line on stdin ({"id","event"}), without waiting for earlier invocations to finish, so a
 // test can also drive concurrent requests into one instance. Results go to fd 3 as JSON lines
-// ({"id","ok",...}); the first fd-3 line reports whether the init phase succeeded.
+// ({"id","ok",...}); the first fd-3 line reports whether the init phase succeeded. After each
+// invocation a marker line goes to stdout too: stdout and fd 3 are separate pipes, so without it the
+// parent could see a result before the log lines the invocation wrote (warm-lambda.ts waits for both).
 // Usage: node warm-lambda-runner.cjs <bundle> <timeoutMs>
 const readline = require('node:readline');
 const { emit, invocationFailure, lambdaContext } = require('./lambda-runtime.cjs');
 const [, , bundlePath, timeoutArg] = process.argv;
 const timeoutMs = Number(timeoutArg) || 30_000;
+/** Must match DONE_MARKER in warm-lambda.ts. */
+const DONE_MARKER = '__warmLambdaInvocationDone';
 
 let mod;
 try {
@@ -23,8 +27,10 @@ async function invoke(id, event, invokedFunctionArn) {
   const context = lambdaContext({ timeoutMs, functionName, invokedFunctionArn });
   try {
     const value = await mod.handler(event, context);
+    process.stdout.write(`${JSON.stringify({ [DONE_MARKER]: id })}\n`);
     emit({ id, ok: true, value: value === undefined ? null : value });
   } catch (error) {
+    process.stdout.write(`${JSON.stringify({ [DONE_MARKER]: id })}\n`);
     emit({ id, ok: false, error: invocationFailure(error) });
   }
 }

@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import type { InvocationResult } from './invoke-bundled';
 
 const RUNNER = path.join(__dirname, 'warm-lambda-runner.cjs');
+/** The runner's end-of-invocation line on stdout (warm-lambda-runner.cjs): not a log line. */
+const DONE_MARKER = '__warmLambdaInvocationDone';
 
 /**
  * One warm execution environment of a bundled handler in its own Node process, with only the
@@ -14,6 +16,12 @@ export class WarmLambda {
   /** Every line the function wrote to stdout or stderr: what CloudWatch Logs would hold. */
   readonly logLines: string[] = [];
   private readonly waiting = new Map<number, (result: InvocationResult) => void>();
+  /**
+   * An invocation is settled once both its result (fd 3) and its end marker (stdout) have arrived:
+   * two pipes deliver in no set order, and a test reads the log lines as soon as it has the result.
+   */
+  private readonly results = new Map<number, InvocationResult>();
+  private readonly logsDone = new Set<number>();
   private nextId = 0;
   private exited = false;
 
@@ -35,7 +43,16 @@ export class WarmLambda {
       partialLog += chunk.toString('utf8');
       const lines = partialLog.split('\n');
       partialLog = lines.pop() ?? '';
-      lambda.logLines.push(...lines.filter((l) => l.trim().length > 0));
+      for (const line of lines.filter((l) => l.trim().length > 0)) {
+        const done = line.startsWith(`{"${DONE_MARKER}":`)
+          ? (JSON.parse(line)[DONE_MARKER] as number)
+          : undefined;
+        if (done === undefined) lambda.logLines.push(line);
+        else {
+          lambda.logsDone.add(done);
+          lambda.settle(done);
+        }
+      }
     };
     child.stdout?.on('data', onLog);
     child.stderr?.on('data', onLog);
@@ -56,8 +73,8 @@ export class WarmLambda {
             continue;
           }
           const { id, ...result } = record as { id: number } & InvocationResult;
-          lambda.waiting.get(id)?.(result as InvocationResult);
-          lambda.waiting.delete(id);
+          lambda.results.set(id, result as InvocationResult);
+          lambda.settle(id);
         }
       });
       child.on('exit', (code) => {
@@ -71,6 +88,15 @@ export class WarmLambda {
     });
     await ready;
     return lambda;
+  }
+
+  private settle(id: number): void {
+    const result = this.results.get(id);
+    if (!result || !this.logsDone.has(id)) return;
+    this.waiting.get(id)?.(result);
+    this.waiting.delete(id);
+    this.results.delete(id);
+    this.logsDone.delete(id);
   }
 
   /** Delivers one event; concurrent calls run concurrently inside the instance. */
