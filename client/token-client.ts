@@ -1,6 +1,7 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { parseRetryAfter } from '../contract/backoff';
+import { PROXY_PATH } from '../contract/proxy-api';
 import { retryWithBackoff } from '../contract/retry';
 import { SingleFlight } from '../contract/single-flight';
 import { tokenFingerprint } from '../contract/token-fingerprint';
@@ -17,11 +18,13 @@ import {
   TokenUnavailableError,
 } from './errors';
 import { type AwsCredentials, executeApiSigner, signedGet } from './signed-request';
+import { ThroughLineProxy, type ThroughLineRequestInit } from './throughline-proxy';
 
 export interface TokenClientOptions {
   /**
    * The token API: its base URL (stack output TokenApiUrl, e.g.
-   * https://abc123.execute-api.eu-west-2.amazonaws.com/v1/) or the token endpoint itself (TokenEndpoint).
+   * https://abc123.execute-api.eu-west-2.amazonaws.com/v1/), the token endpoint itself (TokenEndpoint),
+   * or proxy mode's base URL (ThroughLineProxyBaseUrl, `<TokenApiUrl>throughline/`).
    */
   readonly apiUrl: string;
   /** Region of the API. @default parsed from an execute-api host name, else AWS_REGION */
@@ -47,6 +50,15 @@ export interface TokenClientOptions {
   readonly backoffCapMs?: number;
   /** Sent as User-Agent, so the API's access logs tell services apart. @default "throughline-token-client" */
   readonly userAgent?: string;
+  /**
+   * Timeout of one proxied call (fetchThroughLine): the broker asks ThroughLine within it.
+   * @default 30000 (above API Gateway's default 29-s integration timeout, so the API answers first)
+   */
+  readonly proxyAttemptTimeoutMs?: number;
+  /** The clock retries and deadlines use (and the token cache's). For tests. @default Date.now */
+  readonly now?: () => number;
+  /** How retries wait. For tests: a recorder makes waits instant and countable. @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export interface AccessToken {
@@ -76,6 +88,9 @@ const EXECUTE_API_HOST =
  * `GET /token` with the default AWS credential chain, an in-process cache until `expiresAt` minus
  * a margin, one request for any number of concurrent callers (single-flight), and retries of
  * 429/5xx/network failures honouring Retry-After. Use one client per process.
+ *
+ * Proxy mode: `fetchThroughLine(path, init)` calls ThroughLine through the broker instead, and no
+ * token ever reaches this process (client/throughline-proxy.ts).
  */
 export class TokenClient {
   private readonly tokenUrl: URL;
@@ -87,6 +102,9 @@ export class TokenClient {
   private readonly backoffBaseMs: number;
   private readonly backoffCapMs: number;
   private readonly userAgent: string;
+  private readonly now: () => number;
+  private readonly sleep: ((ms: number) => Promise<void>) | undefined;
+  private readonly proxy: ThroughLineProxy;
   private cached: AccessToken | undefined;
   /** Requests in flight by min_ttl and reported fingerprint: concurrent callers share one. */
   private readonly inFlight = new SingleFlight<AccessToken>();
@@ -107,6 +125,20 @@ export class TokenClient {
     this.backoffCapMs = nonNegative('backoffCapMs', options.backoffCapMs ?? 5_000);
     this.userAgent = options.userAgent ?? 'throughline-token-client';
     this.signer = executeApiSigner(region, options.credentials ?? fromNodeProviderChain());
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep;
+    this.proxy = new ThroughLineProxy({
+      apiBase: new URL('./', this.tokenUrl),
+      signer: this.signer,
+      maxAttempts: this.maxAttempts,
+      totalBudgetMs: this.totalBudgetMs,
+      attemptTimeoutMs: nonNegative('proxyAttemptTimeoutMs', options.proxyAttemptTimeoutMs ?? 30_000),
+      backoffBaseMs: this.backoffBaseMs,
+      backoffCapMs: this.backoffCapMs,
+      userAgent: this.userAgent,
+      now: this.now,
+      sleep: this.sleep,
+    });
   }
 
   /** The endpoint this client calls. */
@@ -114,11 +146,31 @@ export class TokenClient {
     return this.tokenUrl.href;
   }
 
+  /** Where proxied calls go: `<TokenApiUrl>throughline/`. */
+  get throughLineEndpoint(): string {
+    return this.proxy.endpoint;
+  }
+
+  /**
+   * Proxy mode: calls ThroughLine's API through the broker, which adds its own token — this process
+   * never holds one. `path` is ThroughLine's (`/v2/helplines?country_code=nz`); the request is
+   * `GET|POST <TokenApiUrl>throughline/<path>`, SigV4-signed (a POST body by its SHA-256).
+   * ThroughLine's answer comes back as a `Response` whatever its status (its 404 is yours to read);
+   * the broker's refusals and API Gateway's own answers throw typed errors (ThroughLineProxyError and
+   * AccessDeniedError, client/errors.ts). `X-Broker-Cache` (brokerCacheStatus) says where the answer
+   * came from. Retried: the broker's 429/503 refusals (not forwarded) for GET and POST; ThroughLine's
+   * or API Gateway's 429/503 for GET only — never a POST ThroughLine has seen. Waits honour
+   * Retry-After; a Retry-After beyond the budget ends the call at once.
+   */
+  fetchThroughLine(path: string, init?: ThroughLineRequestInit): Promise<Response> {
+    return this.proxy.fetch(path, init);
+  }
+
   /** A token with at least `refreshMarginSeconds` (or `minTtlSeconds`) left: cached if it has, else fetched. */
   async getToken(options: GetTokenOptions = {}): Promise<AccessToken> {
     const minTtl = Math.max(this.margin, nonNegative('minTtlSeconds', options.minTtlSeconds ?? 0));
     const cached = this.cached;
-    if (!options.forceRefresh && cached && cached.expiresAt.getTime() - Date.now() > minTtl * 1000) {
+    if (!options.forceRefresh && cached && cached.expiresAt.getTime() - this.now() > minTtl * 1000) {
       return cached;
     }
     return this.shared(minTtl, undefined);
@@ -163,7 +215,7 @@ export class TokenClient {
         maxAttempts: this.maxAttempts,
         backoffBaseMs: this.backoffBaseMs,
         backoffCapMs: this.backoffCapMs,
-        deadlineMs: Date.now() + this.totalBudgetMs,
+        deadlineMs: this.now() + this.totalBudgetMs,
       },
       (error) =>
         error instanceof TokenClientError
@@ -173,6 +225,7 @@ export class TokenClient {
               retryAfterSeconds: (error as { retryAfterSeconds?: number }).retryAfterSeconds,
             }
           : undefined,
+      { now: this.now, ...(this.sleep ? { sleep: this.sleep } : {}) },
     );
     this.cached = token;
     return token;
@@ -207,10 +260,10 @@ export class TokenClient {
         { cause: error },
       );
     }
-    const receivedAt = Date.now();
+    const receivedAt = this.now();
     const text = await response.text().catch(() => '');
     if (response.status === 200) return parseToken(text, receivedAt);
-    throw statusError(response, text);
+    throw statusError(response, text, receivedAt);
   }
 }
 
@@ -243,9 +296,9 @@ function parseToken(text: string, receivedAt: number): AccessToken {
   };
 }
 
-function statusError(response: Response, text: string): TokenClientError {
+function statusError(response: Response, text: string, nowMs: number): TokenClientError {
   const status = response.status;
-  const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+  const retryAfter = parseRetryAfter(response.headers.get('retry-after'), nowMs);
   const apiMessage = apiMessageOf(text);
   const detail = apiMessage ? `: ${apiMessage}` : '';
   if (status === 400)
@@ -296,7 +349,10 @@ function tokenUrlOf(apiUrl: string): URL {
   }
   if (url.search || url.hash)
     throw new TokenClientConfigError('apiUrl must not have a query string or fragment');
-  if (!url.pathname.endsWith('/token')) url.pathname = `${url.pathname.replace(/\/+$/, '')}/token`;
+  // The stage URL, the token endpoint, or proxy mode's base URL (ThroughLineProxyBaseUrl output).
+  let path = url.pathname.replace(/\/+$/, '');
+  if (path.endsWith(`/${PROXY_PATH}`)) path = path.slice(0, -(PROXY_PATH.length + 1));
+  url.pathname = path.endsWith('/token') ? path : `${path}/token`;
   return url;
 }
 

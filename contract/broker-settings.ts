@@ -4,6 +4,7 @@
  * (lambda/runtime/settings.ts, lambda/serving/serve-token-settings.ts). The CDK side builds them
  * with `satisfies` from the config's output types, so a field renamed on either side fails tsc.
  */
+import type { ProxyRoute } from './proxy-api';
 
 export type ClientAuthentication = 'client_secret_post' | 'client_secret_basic';
 
@@ -65,4 +66,40 @@ export interface ServeTokenSettings {
   /** Equal-jitter backoff between cache re-reads while another instance mints. */
   readonly mintThrottleBackoffBaseMs: number;
   readonly mintThrottleBackoffCapMs: number;
+}
+
+/**
+ * Runtime settings of the proxy function (proxy mode, contract/proxy-api.ts), written by the stack
+ * from the validated `proxy` config. Besides these it reads ServeTokenSettings: it gets its token
+ * the way serve-token does.
+ */
+export interface ProxySettings {
+  /** ThroughLine's API origin, `https://` only. */
+  readonly upstreamBaseUrl: string;
+  /** The ThroughLine paths (and methods) the proxy forwards. */
+  readonly routes: readonly ProxyRoute[];
+  /** Time one proxied call may take in all: token, ledger, rate slot, ThroughLine, one retry after a 401. */
+  readonly requestBudgetMs: number;
+  /** Timeout of one request to ThroughLine's API. */
+  readonly upstreamTimeoutMs: number;
+  /**
+   * Fleet-wide ceiling on calls to ThroughLine's API per one-second bucket. Buckets are whole
+   * seconds, so any one-second window, wherever it starts, holds at most twice this.
+   */
+  readonly maxRequestsPerSecond: number;
+  /** ThroughLine's daily quota for the whole customer (all its applications): calls in a rolling 24 hours. */
+  readonly dailyQuotaCalls: number;
+  /** At this many calls in the rolling 24 hours (token requests included) only cached answers are served. */
+  readonly reserveCalls: number;
+  /** Daily shares of the quota: per caller principal (role ARN), per account, and the default per principal. */
+  readonly shares: QuotaShares;
+}
+
+export interface QuotaShares {
+  /** Calls in a rolling 24 hours for a principal with no share of its own or of its account. */
+  readonly defaultDailyCalls: number;
+  /** By IAM role or user ARN (the caller's session normalised to its role). */
+  readonly byPrincipalArn: Readonly<Record<string, number>>;
+  /** By AWS account id: all the account's principals together. */
+  readonly byAccountId: Readonly<Record<string, number>>;
 }

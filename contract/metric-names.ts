@@ -74,6 +74,32 @@ export const MetricName = {
   InvalidTokenRequest: 'InvalidTokenRequest',
   /** Seconds left on the token served. */
   ServedTokenSecondsToExpiry: 'ServedTokenSecondsToExpiry',
+
+  // proxy-throughline (proxy mode)
+  /** One call to the proxy route, whatever its outcome. */
+  ProxyRequest: 'ProxyRequest',
+  /** One request to ThroughLine's API (not its token endpoint) sent by the proxy: the quota's unit. */
+  UpstreamApiCall: 'UpstreamApiCall',
+  /** Milliseconds of one request to ThroughLine's API. */
+  UpstreamApiLatency: 'UpstreamApiLatency',
+  /** ThroughLine's API answered 5xx, could not be reached or timed out. */
+  UpstreamApiFailed: 'UpstreamApiFailed',
+  /** ThroughLine's API answered 429 (its rate limit or daily quota). */
+  UpstreamApiThrottled: 'UpstreamApiThrottled',
+  /** ThroughLine's API answered 401 to the cached token: reported rejected, retried once with a replacement. */
+  UpstreamApiTokenRejected: 'UpstreamApiTokenRejected',
+  /** A caller was refused for its daily share of the quota (429 quota_share_exhausted). */
+  QuotaShareExhausted: 'QuotaShareExhausted',
+  /** A call was refused because the customer's rolling 24-hour total is at the reserve (PAGE). */
+  QuotaReserveReached: 'QuotaReserveReached',
+  /** Calls to ThroughLine (token requests and API calls) in the rolling 24 hours, as the proxy counts them. */
+  QuotaCallsLast24Hours: 'QuotaCallsLast24Hours',
+  /** QuotaCallsLast24Hours as a percentage of the daily quota. */
+  QuotaUsedPercent: 'QuotaUsedPercent',
+  /** The fleet-wide per-second limit was full for longer than the call could wait (503 rate_limited). */
+  ProxyRateLimited: 'ProxyRateLimited',
+  /** A call refused by the proxy's own rules (path, method, headers, body): ThroughLine not asked. */
+  ProxyRequestRefused: 'ProxyRequestRefused',
 } as const;
 
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];

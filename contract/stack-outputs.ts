@@ -22,7 +22,16 @@ export const StackOutput = {
   ServeTokenFunctionArn: 'ServeTokenFunctionArn',
   RefreshStateMachineArn: 'RefreshStateMachineArn',
   RotateFunctionName: 'RotateFunctionName',
+  /** Proxy mode (only with proxy.enabled): the base URL ThroughLine paths are appended to. */
+  ProxyBaseUrl: 'ThroughLineProxyBaseUrl',
+  ProxyFunctionName: 'ProxyFunctionName',
 } as const;
+
+/** Outputs a stack has only in proxy mode. */
+export const PROXY_OUTPUTS: readonly StackOutputKey[] = [
+  StackOutput.ProxyBaseUrl,
+  StackOutput.ProxyFunctionName,
+];
 
 export type StackOutputKey = (typeof StackOutput)[keyof typeof StackOutput];
 

@@ -23,3 +23,19 @@ export interface TokenRecord {
 
 /** Metadata of a record: everything but the token, safe to log and return. */
 export type TokenMetadata = Omit<TokenRecord, 'accessToken'>;
+
+/**
+ * Proxy mode's quota ledger, in the same table as the gate: one item per hour, `usage#<hour number>`,
+ * holding the hour's proxied ThroughLine API calls in all (`total`) and per caller
+ * (`principal:<role or user ARN>`, `account:<account id>`). Atomic counters (UpdateItem ADD).
+ */
+export const USAGE_KEY_PREFIX = 'usage#';
+export const USAGE_TOTAL_ATTRIBUTE = 'total';
+export const USAGE_PRINCIPAL_ATTRIBUTE_PREFIX = 'principal:';
+export const USAGE_ACCOUNT_ATTRIBUTE_PREFIX = 'account:';
+/**
+ * Proxy mode's fleet-wide rate limit: one item per second, `rate#<epoch second>`, counting the calls
+ * sent to ThroughLine's API in that second (conditional UpdateItem ADD below the limit).
+ */
+export const RATE_KEY_PREFIX = 'rate#';
+export const RATE_COUNT_ATTRIBUTE = 'calls';

@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { EnvVar } from '../contract/env-vars';
+import { PROXY_PATH } from '../contract/proxy-api';
 import { StackOutput, type StackOutputKey } from '../contract/stack-outputs';
 import { ConfigError, parseStageSettings } from './config/load-config';
 import type { StageConfig, StageSettingsInput } from './config/schema';
@@ -14,6 +15,7 @@ import { MintTokenFunction } from './constructs/mint-token-function';
 import { BrokerMonitoring } from './constructs/monitoring/broker-monitoring';
 import { ManagementTrail } from './constructs/monitoring/management-trail';
 import { OnCallTopic } from './constructs/on-call-topic';
+import { ProxyFunction } from './constructs/proxy-function';
 import { RefreshWorkflow } from './constructs/refresh-workflow';
 import { ServeTokenFunction } from './constructs/serve-token-function';
 import { TOKEN_API_STAGE, TokenApi } from './constructs/token-api';
@@ -153,12 +155,14 @@ export class TokenBroker extends Construct {
   readonly monitoring: BrokerMonitoring;
   readonly serveToken: ServeTokenFunction;
   readonly tokenApi: TokenApi;
+  /** Proxy mode's function (settings.proxy.enabled, the default). */
+  readonly proxy?: ProxyFunction;
   readonly refreshWorkflow: RefreshWorkflow;
   readonly credentialRotation: CredentialRotation;
   /** Only with settings.monitoring.createManagementTrail. */
   readonly managementTrail?: ManagementTrail;
   /** What the stack outputs hold, by output name (tokens until deploy), whether or not outputs are created. */
-  readonly outputs: Readonly<Record<StackOutputKey, string>>;
+  readonly outputs: Readonly<Partial<Record<StackOutputKey, string>>>;
 
   constructor(scope: Construct, id: string, props: TokenBrokerProps = {}) {
     super(scope, id);
@@ -219,6 +223,20 @@ export class TokenBroker extends Construct {
     // serve-token records only this API's events as API calls (lambda/serving/serve-token-request.ts).
     this.serveToken.handler.function.addEnvironment(EnvVar.TokenApiId, this.tokenApi.api.restApiId);
     this.serveToken.handler.function.addEnvironment(EnvVar.TokenApiStage, TOKEN_API_STAGE);
+    if (config.proxy.enabled) {
+      this.proxy = new ProxyFunction(this, 'Proxy', {
+        config,
+        key,
+        tokenCache: this.tokenCache,
+        mintToken: this.mintToken,
+        logRetention: config.logRetentionDays,
+        removalPolicy,
+        serviceName,
+      });
+      this.tokenApi.addProxyRoute(this.proxy.handler.function);
+      this.proxy.handler.function.addEnvironment(EnvVar.TokenApiId, this.tokenApi.api.restApiId);
+      this.proxy.handler.function.addEnvironment(EnvVar.TokenApiStage, TOKEN_API_STAGE);
+    }
     this.refreshWorkflow = new RefreshWorkflow(this, 'RefreshWorkflow', {
       refresh: config.refresh,
       mintToken: this.mintToken.handler.function,
@@ -260,6 +278,7 @@ export class TokenBroker extends Construct {
       functions: {
         MintToken: this.mintToken.handler,
         ServeToken: this.serveToken.handler,
+        ...(this.proxy ? { ProxyThroughLine: this.proxy.handler } : {}),
         RotateCredentials: this.credentialRotation.handler,
       },
       api: {
@@ -295,6 +314,12 @@ export class TokenBroker extends Construct {
       [StackOutput.ApiAccessLogGroupName]: this.tokenApi.accessLogGroup.logGroupName,
       [StackOutput.ServeTokenFunctionName]: this.serveToken.handler.function.functionName,
       [StackOutput.ServeTokenFunctionArn]: this.serveToken.handler.function.functionArn,
+      ...(this.proxy
+        ? {
+            [StackOutput.ProxyBaseUrl]: `${this.tokenApi.url}${PROXY_PATH}/`,
+            [StackOutput.ProxyFunctionName]: this.proxy.handler.function.functionName,
+          }
+        : {}),
     };
     if (props.stackOutputs ?? true) this.addStackOutputs();
   }
@@ -305,6 +330,11 @@ export class TokenBroker extends Construct {
    */
   grantGetToken(grantee: iam.IGrantable): iam.Grant {
     return this.tokenApi.grantGetToken(grantee);
+  }
+
+  /** Lets `grantee` call ThroughLine through the broker (proxy mode: `GET|POST /throughline/*`). */
+  grantProxy(grantee: iam.IGrantable): iam.Grant {
+    return this.tokenApi.grantProxy(grantee);
   }
 
   /** The outputs, in the stack's scope so their names are exactly the keys the CLI reads. */
@@ -338,6 +368,10 @@ export class TokenBroker extends Construct {
         'serve-token; same-account services may invoke it directly with {"min_ttl": <seconds>}',
       [StackOutput.ServeTokenFunctionArn]:
         "Grant a same-account service's role lambda:InvokeFunction on this ARN for direct invocation",
+      [StackOutput.ProxyBaseUrl]:
+        "Proxy mode: call ThroughLine's API paths under this URL with SigV4 (service execute-api), e.g. <url>v2/countries",
+      [StackOutput.ProxyFunctionName]:
+        'proxy-throughline (proxy mode): its logs hold one audit line per ThroughLine call',
     };
     for (const [name, value] of Object.entries(this.outputs) as [StackOutputKey, string][]) {
       new CfnOutput(stack, name, { value, description: descriptions[name] });

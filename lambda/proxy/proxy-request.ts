@@ -1,3 +1,4 @@
+import type { ProxyMethod, ProxyRoute } from '../../contract/proxy-api';
 import { SettingsError } from '../runtime/settings';
 
 /**
@@ -15,37 +16,6 @@ import { SettingsError } from '../runtime/settings';
  * function a path that may or may not be percent-decoded (REST keeps the encoding, HTTP APIs decode)
  * and query values already decoded; refusing every `%` makes the answer the same either way.
  */
-
-export type ProxyMethod = 'GET' | 'POST';
-
-/** An upstream path the proxy forwards, and with which methods. */
-export interface ProxyRoute {
-  /** An absolute path of plain segments, e.g. `/v2/helplines`. */
-  readonly prefix: string;
-  readonly methods: readonly ProxyMethod[];
-  /**
-   * Whether paths below the prefix match too (`/v2/helplines/{id}`). Matching is by whole segments:
-   * `/v2/helplines` never matches `/v2/helplinesX`.
-   * @default false
-   */
-  readonly subpaths?: boolean;
-}
-
-export const DEFAULT_UPSTREAM_BASE_URL = 'https://api.throughlinecare.com';
-
-/**
- * ThroughLine's v2 endpoints as far as they can be known: no stored ThroughLine page documents a v2
- * path, so these are the documented v1 paths with `v1` replaced by `v2` (docs/throughline-api.md,
- * "v1, v2 and the sunset"). Check them against ThroughLine's API reference before release.
- */
-export const THROUGHLINE_API_VERSION = 'v2';
-export const DEFAULT_PROXY_ROUTES: readonly ProxyRoute[] = [
-  { prefix: `/${THROUGHLINE_API_VERSION}/helplines`, methods: ['GET'], subpaths: true },
-  { prefix: `/${THROUGHLINE_API_VERSION}/countries`, methods: ['GET'] },
-  { prefix: `/${THROUGHLINE_API_VERSION}/topics`, methods: ['GET'] },
-  { prefix: `/${THROUGHLINE_API_VERSION}/events/helpline_display`, methods: ['POST'] },
-  { prefix: `/${THROUGHLINE_API_VERSION}/events/helpline_click`, methods: ['POST'] },
-];
 
 export interface ProxyRequestConfig {
   /** An `https://` origin (no path, query, fragment or credentials). @default DEFAULT_UPSTREAM_BASE_URL */

@@ -2,6 +2,7 @@ import { equalJitterDelayMs } from '../../contract/backoff';
 import type { GateSettings } from '../../contract/broker-settings';
 import type { ClosedBy, DeferReason } from '../../contract/mint-token-payload';
 import type { FailureReason } from '../errors/broker-errors';
+import { belowLimitAtMs, countInWindow, hourOf, windowBuckets } from './hourly-window';
 
 /**
  * The fleet-wide upstream gate: the one place that decides when ThroughLine may be asked next, for
@@ -50,8 +51,6 @@ export const EMPTY_GATE: GateState = {
   overrides: 0,
 };
 
-const HOUR_MS = 3_600_000;
-const WINDOW_HOURS = 24;
 /** What a caller is told to wait while another request is in flight: it will have finished or failed soon. */
 const IN_FLIGHT_RETRY_MS = 1_000;
 
@@ -68,29 +67,14 @@ export interface AdmitRequest {
   readonly override?: boolean;
 }
 
-/** The hour buckets inside the rolling 24-hour window ending now. */
-function windowBuckets(state: GateState, nowMs: number): Array<[number, number]> {
-  const currentHour = Math.floor(nowMs / HOUR_MS);
-  return Object.entries(state.hourlyRequests)
-    .map(([hour, count]) => [Number(hour), count] as [number, number])
-    .filter(([hour, count]) => hour > currentHour - WINDOW_HOURS && hour <= currentHour && count > 0)
-    .sort((a, b) => a[0] - b[0]);
-}
-
 /** Upstream requests counted in the rolling 24 hours (the current hour and the 23 before it). */
 export function requestsInWindow(state: GateState, nowMs: number): number {
-  return windowBuckets(state, nowMs).reduce((sum, [, count]) => sum + count, 0);
+  return countInWindow(state.hourlyRequests, nowMs);
 }
 
 /** When the window will hold fewer than `budget` requests again: oldest hours leave first. */
 export function budgetFreesAtMs(state: GateState, nowMs: number, budget: number): number {
-  let count = requestsInWindow(state, nowMs);
-  for (const [hour, bucket] of windowBuckets(state, nowMs)) {
-    if (count < budget) break;
-    count -= bucket;
-    if (count < budget) return (hour + WINDOW_HOURS) * HOUR_MS;
-  }
-  return nowMs;
+  return belowLimitAtMs(state.hourlyRequests, nowMs, budget);
 }
 
 function leaseHeldByOther(state: GateState, owner: string, nowMs: number): boolean {
@@ -143,9 +127,10 @@ export function admit(
       };
     }
   }
-  const currentHour = Math.floor(nowMs / HOUR_MS);
+  const currentHour = hourOf(nowMs);
   const hourlyRequests: Record<string, number> = {};
-  for (const [hour, count] of windowBuckets(state, nowMs)) hourlyRequests[String(hour)] = count;
+  for (const [hour, count] of windowBuckets(state.hourlyRequests, nowMs))
+    hourlyRequests[String(hour)] = count;
   hourlyRequests[String(currentHour)] = (hourlyRequests[String(currentHour)] ?? 0) + 1;
   return {
     admitted: true,

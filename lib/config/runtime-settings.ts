@@ -1,4 +1,9 @@
-import type { BrokerSettings, GateSettings, ServeTokenSettings } from '../../contract/broker-settings';
+import type {
+  BrokerSettings,
+  GateSettings,
+  ProxySettings,
+  ServeTokenSettings,
+} from '../../contract/broker-settings';
 import type { StageConfig } from './schema';
 
 /**
@@ -29,5 +34,25 @@ export function serveTokenSettingsOf(config: StageConfig): ServeTokenSettings {
     retryAfterSeconds: config.api.retryAfterSeconds,
     mintThrottleBackoffBaseMs: config.api.mintThrottleBackoffBaseMs,
     mintThrottleBackoffCapMs: config.api.mintThrottleBackoffCapMs,
+  };
+}
+
+/** The calls at which only cached answers are served: `reservePercent` of the daily quota, rounded down. */
+export function reserveCallsOf(proxy: StageConfig['proxy']): number {
+  return Math.max(1, Math.floor((proxy.dailyQuotaCalls * proxy.reservePercent) / 100));
+}
+
+/** What the proxy function reads (lambda/proxy/proxy-settings.ts). */
+export function proxySettingsOf(config: StageConfig): ProxySettings {
+  const { proxy } = config;
+  return {
+    upstreamBaseUrl: proxy.upstreamBaseUrl,
+    routes: proxy.routes,
+    requestBudgetMs: proxy.requestBudgetMs,
+    upstreamTimeoutMs: proxy.upstreamTimeoutMs,
+    maxRequestsPerSecond: proxy.maxRequestsPerSecond,
+    dailyQuotaCalls: proxy.dailyQuotaCalls,
+    reserveCalls: reserveCallsOf(proxy),
+    shares: proxy.shares,
   };
 }

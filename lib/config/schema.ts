@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PROXY_ROUTES, DEFAULT_UPSTREAM_BASE_URL, PROXY_METHODS } from '../../contract/proxy-api';
 
 /**
  * Per-stage configuration. Every field has a ThroughLine-targeted default, so a stage in cdk.json
@@ -451,6 +452,102 @@ export const apiSchema = z
     );
   }, ONLY_WHEN_FIELDS_VALID);
 
+const proxyRouteSchema = z.strictObject({
+  /** An absolute ThroughLine path of plain segments, e.g. /v2/helplines. */
+  prefix: z.string().regex(/^(\/[A-Za-z0-9_-]{1,64}){1,8}$/, {
+    error: 'must be an absolute path of plain segments (letters, digits, - and _) such as /v2/helplines',
+  }),
+  methods: z
+    .array(z.enum(PROXY_METHODS, { error: 'must be "GET" or "POST"' }))
+    .min(1, { error: 'must name at least one method' }),
+  /** Whether paths below the prefix (e.g. /v2/helplines/<id>) are forwarded too. */
+  subpaths: z.boolean().optional(),
+});
+
+/** Proxy mode (contract/proxy-api.ts): callers reach ThroughLine's API through the broker. */
+export const proxySchema = z
+  .strictObject({
+    /** Adds GET|POST /throughline/{path+} to the token API and the proxy-throughline function. */
+    enabled: z.boolean({ error: 'must be true or false' }).default(true),
+    /** ThroughLine's API origin. Must be https. */
+    upstreamBaseUrl: z
+      .url({ error: 'must be an absolute URL such as https://api.throughlinecare.com' })
+      .refine((u) => u.startsWith('https://'), {
+        error:
+          'must use https:// — the access token travels with every call (ThroughLine: "Use HTTPS for all API calls")',
+      })
+      .default(DEFAULT_UPSTREAM_BASE_URL),
+    /** The ThroughLine paths forwarded; nothing else is. Defaults to the v2 helpline endpoints. */
+    routes: z
+      .array(proxyRouteSchema)
+      .min(1, { error: 'must list at least one route, or set proxy.enabled to false' })
+      .default(DEFAULT_PROXY_ROUTES.map((r) => ({ ...r, methods: [...r.methods] }))),
+    /** Time one proxied call may take in all (token, ledger, rate slot, ThroughLine, one retry after a 401). */
+    requestBudgetMs: millis(1_000, 25_000).default(10_000),
+    /** Timeout of one request to ThroughLine's API. */
+    upstreamTimeoutMs: millis(500, 20_000).default(4_000),
+    /**
+     * Fleet-wide calls to ThroughLine's API per one-second bucket. ThroughLine allows 30 per second;
+     * any one-second window spans at most two buckets, so the default 15 keeps every window at or below 30.
+     */
+    maxRequestsPerSecond: z
+      .number({ error: 'must be a number of calls per second' })
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .max(30, { error: "must be at most 30, ThroughLine's own limit" })
+      .default(15),
+    /** ThroughLine's daily quota for the whole customer (all its applications), in a rolling 24 hours. */
+    dailyQuotaCalls: count(1, 1_000_000).default(1_000),
+    /** At this percentage of the daily quota only cached answers are served and on-call is paged. */
+    reservePercent: z
+      .number({ error: 'must be a percentage' })
+      .gt(0, { error: 'must be above 0' })
+      .max(100, { error: 'must be at most 100' })
+      .default(95),
+    shares: z
+      .strictObject({
+        /** Calls in a rolling 24 hours for each principal without a share of its own or of its account. */
+        defaultDailyCalls: count(1, 1_000_000).default(250),
+        /** Shares by IAM role or user ARN (sessions of a role count as the role). */
+        byPrincipalArn: z.record(principalArn, count(1, 1_000_000)).default({}),
+        /** Shares by AWS account id: all the account's principals together. */
+        byAccountId: z.record(accountId, count(1, 1_000_000)).default({}),
+      })
+      .prefault({}),
+  })
+  .superRefine((proxy, ctx) => {
+    for (const [name, share] of [
+      ['defaultDailyCalls', proxy.shares.defaultDailyCalls],
+      ...Object.entries(proxy.shares.byPrincipalArn),
+      ...Object.entries(proxy.shares.byAccountId),
+    ] as [string, number][]) {
+      if (share > proxy.dailyQuotaCalls) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['shares'],
+          message: `the share of ${name} (${share}) is more than the whole daily quota (${proxy.dailyQuotaCalls}): lower it`,
+        });
+      }
+    }
+    const prefixes = proxy.routes.map((r) => r.prefix);
+    const repeated = prefixes.filter((p, i) => prefixes.indexOf(p) !== i);
+    if (repeated.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['routes'],
+        message: `lists a prefix more than once: ${[...new Set(repeated)].join(', ')}`,
+      });
+    }
+    if (proxy.upstreamTimeoutMs >= proxy.requestBudgetMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['upstreamTimeoutMs'],
+        message:
+          'must be below proxy.requestBudgetMs, or a call could not wait for ThroughLine within its budget',
+      });
+    }
+  }, ONLY_WHEN_FIELDS_VALID);
+
 export const refreshSchema = z
   .strictObject({
     /**
@@ -520,6 +617,7 @@ export const stageSchema = z
     monitoring: monitoringSchema.prefault({}),
     api: apiSchema.prefault({}),
     refresh: refreshSchema.prefault({}),
+    proxy: proxySchema.prefault({}),
   })
   // Only the rules that span sections; each section checks its own (above).
   .superRefine((stage, ctx) => {
@@ -551,6 +649,14 @@ export const stageSchema = z
         message: `every ${refresh.scheduleRateMinutes} min (${refresh.scheduleRateMinutes * 60} s) is not more often than the ${Math.max(0, refreshWindow)} s between a token's refresh point and the moment it stops being servable (token.defaultLifetimeSeconds × (1 − token.refreshAtFraction) − token.minTtlSeconds), so a token could expire between two runs; ${fitting >= 1 ? `run at most every ${fitting} min` : 'lengthen the refresh window'} or lower token.refreshAtFraction`,
       });
     }
+    const reserve = Math.floor((stage.proxy.dailyQuotaCalls * stage.proxy.reservePercent) / 100);
+    if (stage.proxy.enabled && stage.gate.dailyRequestBudget >= reserve) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'dailyRequestBudget'],
+        message: `must be below the proxy's reserve (${reserve} calls: proxy.dailyQuotaCalls × proxy.reservePercent), or token requests alone could stop every proxied call`,
+      });
+    }
     if (stage.gate.dailyRequestBudget > stage.monitoring.dailyUpstreamRequestBudget) {
       ctx.addIssue({
         code: 'custom',
@@ -570,3 +676,4 @@ export type MonitoringThresholds = MonitoringConfig['thresholds'];
 export type ApiConfig = StageConfig['api'];
 export type RefreshConfig = StageConfig['refresh'];
 export type GateConfig = StageConfig['gate'];
+export type ProxyConfig = StageConfig['proxy'];

@@ -1,5 +1,6 @@
 import { Aws, Lazy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { PROXY_METHODS, PROXY_PATH } from '../../contract/proxy-api';
 import type { ApiConfig } from '../config/schema';
 
 /** The one method consumers call; part of the resource-policy resources and of the invoke ARN. */
@@ -7,6 +8,10 @@ export const TOKEN_PATH = 'token';
 export const INVOKE = 'execute-api:Invoke';
 /** Resource-policy shorthand that API Gateway expands to this API's ARNs. */
 const TOKEN_METHOD_RESOURCE = `execute-api:/*/GET/${TOKEN_PATH}`;
+/** Proxy mode's methods (contract/proxy-api.ts): every path below /throughline/. */
+export const PROXY_METHOD_RESOURCES = PROXY_METHODS.map(
+  (method) => `execute-api:/*/${method}/${PROXY_PATH}/*`,
+);
 const ANY_METHOD_RESOURCE = 'execute-api:/*';
 
 /**
@@ -21,6 +26,8 @@ export class TokenApiResourcePolicy {
   /** Principals named in the policy: configured ones and those allowed later. */
   private readonly listedPrincipalArns: string[];
   private readonly allowListedPrincipals: iam.PolicyStatement;
+  /** Every Allow statement: the proxy route joins each of them (allowProxyRoute). */
+  private readonly allows: iam.PolicyStatement[] = [];
 
   constructor(private readonly config: ApiConfig) {
     this.listedPrincipalArns = [...config.allowedPrincipalArns];
@@ -30,7 +37,13 @@ export class TokenApiResourcePolicy {
       resources: [TOKEN_METHOD_RESOURCE],
       principals: config.allowedPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)),
     });
+    this.allows.push(this.allowListedPrincipals);
     this.build();
+  }
+
+  /** Whoever may call GET /token may call the proxy route too: both spend the same quota. */
+  allowProxyRoute(): void {
+    for (const statement of this.allows) statement.addResources(...PROXY_METHOD_RESOURCES);
   }
 
   /** Names `arn` in the allow-list (and so in the Deny's exception). */
@@ -53,12 +66,18 @@ export class TokenApiResourcePolicy {
     );
   }
 
+  private allow(props: iam.PolicyStatementProps): iam.PolicyStatement {
+    const statement = new iam.PolicyStatement(props);
+    this.allows.push(statement);
+    return statement;
+  }
+
   private build(): void {
     const { config } = this;
     const document = this.document;
     if (config.allowDeployingAccount) {
       document.addStatements(
-        new iam.PolicyStatement({
+        this.allow({
           sid: 'AllowDeployingAccountPrincipalsWithIamGrant',
           actions: [INVOKE],
           resources: [TOKEN_METHOD_RESOURCE],
@@ -68,7 +87,7 @@ export class TokenApiResourcePolicy {
     }
     if (config.allowedAccountIds.length > 0) {
       document.addStatements(
-        new iam.PolicyStatement({
+        this.allow({
           sid: 'AllowListedAccountsPrincipalsWithIamGrant',
           actions: [INVOKE],
           resources: [TOKEN_METHOD_RESOURCE],
@@ -79,7 +98,7 @@ export class TokenApiResourcePolicy {
     if (this.listedPrincipalArns.length > 0) document.addStatements(this.allowListedPrincipals);
     if (config.allowedOrganizationIds.length > 0) {
       document.addStatements(
-        new iam.PolicyStatement({
+        this.allow({
           sid: 'AllowListedOrganizations',
           actions: [INVOKE],
           resources: [TOKEN_METHOD_RESOURCE],

@@ -7,6 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct, type IConstruct } from 'constructs';
+import { PROXY_METHODS, PROXY_PATH } from '../../contract/proxy-api';
 import type { ApiConfig } from '../config/schema';
 import { accessLogFormat } from './access-log-format';
 import { INVOKE, TOKEN_PATH, TokenApiResourcePolicy } from './token-api-resource-policy';
@@ -42,6 +43,8 @@ export class TokenApi extends Construct {
   readonly tokenMethod: apigateway.Method;
   readonly accessLogGroup: logs.LogGroup;
   readonly executionLogGroup: logs.LogGroup;
+  /** The proxy route's methods (addProxyRoute), none without it. */
+  readonly proxyMethods: apigateway.Method[] = [];
   /** The resource policy; same-stack roles granted with grantGetToken join its allow-list. */
   private readonly resourcePolicy: TokenApiResourcePolicy;
 
@@ -180,6 +183,40 @@ export class TokenApi extends Construct {
     });
   }
 
+  /**
+   * Proxy mode: `GET|POST /throughline/{proxy+}` to the proxy function, IAM-authenticated like
+   * `GET /token` and open to the same principals (the resource policy's allows gain its methods).
+   * Responses of 8 KiB and more are compressed for callers that accept it: API Gateway's
+   * `minimumCompressionSize` ("Enabling payload compression for a REST API", API Gateway Developer
+   * Guide, https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gzip-compression-decompression.html).
+   */
+  addProxyRoute(handler: lambda.IFunction): void {
+    if (this.proxyMethods.length > 0)
+      throw new Error('TokenApi.addProxyRoute: the proxy route exists already');
+    const resource = this.api.root.addResource(PROXY_PATH).addResource('{proxy+}');
+    const integration = new apigateway.LambdaIntegration(handler, { proxy: true, allowTestInvoke: false });
+    for (const method of PROXY_METHODS) {
+      const added = resource.addMethod(method, integration, {
+        authorizationType: apigateway.AuthorizationType.IAM,
+      });
+      Validations.of(added.node.defaultChild as apigateway.CfnMethod).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason:
+          'The proxy route is for internal AWS workloads, which authenticate with IAM (SigV4, AuthorizationType AWS_IAM) and are authorised by IAM policies plus the API resource policy; there are no end users for a Cognito user pool.',
+      });
+      this.proxyMethods.push(added);
+    }
+    this.resourcePolicy.allowProxyRoute();
+    (this.api.node.defaultChild as apigateway.CfnRestApi).minimumCompressionSize = 8_192;
+  }
+
+  /** The execute-api ARNs of the proxy route (execute-api:Invoke), empty without it. */
+  get proxyInvokeArns(): string[] {
+    return this.proxyMethods.length === 0
+      ? []
+      : PROXY_METHODS.map((method) => this.api.arnForExecuteApi(method, `/${PROXY_PATH}/*`, TOKEN_API_STAGE));
+  }
+
   /** Base URL of the stage, ending in "/". */
   get url(): string {
     return this.api.url;
@@ -203,6 +240,20 @@ export class TokenApi extends Construct {
    * with allowDeployingAccount on, or be listed in api.allowedPrincipalArns.
    */
   grantGetToken(grantee: iam.IGrantable): iam.Grant {
+    this.allowInResourcePolicy(grantee);
+    return iam.Grant.addToPrincipal({ grantee, actions: [INVOKE], resourceArns: [this.tokenInvokeArn] });
+  }
+
+  /** Like grantGetToken, for proxy mode's `GET|POST /throughline/*` (addProxyRoute must have run). */
+  grantProxy(grantee: iam.IGrantable): iam.Grant {
+    if (this.proxyMethods.length === 0) {
+      throw new Error('TokenApi.grantProxy: the API has no proxy route; set proxy.enabled to true');
+    }
+    this.allowInResourcePolicy(grantee);
+    return iam.Grant.addToPrincipal({ grantee, actions: [INVOKE], resourceArns: this.proxyInvokeArns });
+  }
+
+  private allowInResourcePolicy(grantee: iam.IGrantable): void {
     const principal = grantee.grantPrincipal;
     const arn = principalArnOf(principal);
     // A literal ARN (imported role) or a role of this stack can be named; a role of another stack
@@ -217,7 +268,6 @@ export class TokenApi extends Construct {
         'TokenApi.grantGetToken: this principal is not in the API stack, so it cannot be added to the resource policy; list its ARN in api.allowedPrincipalArns (or set api.allowDeployingAccount to true for same-account principals)',
       );
     }
-    return iam.Grant.addToPrincipal({ grantee, actions: [INVOKE], resourceArns: [this.tokenInvokeArn] });
   }
 }
 

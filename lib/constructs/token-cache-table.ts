@@ -3,7 +3,13 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { CACHE_KEY_ATTRIBUTE, TTL_ATTRIBUTE } from '../../contract/token-cache-schema';
+import {
+  CACHE_KEY_ATTRIBUTE,
+  RATE_KEY_PREFIX,
+  TTL_ATTRIBUTE,
+  UPSTREAM_GATE_KEY,
+  USAGE_KEY_PREFIX,
+} from '../../contract/token-cache-schema';
 import { TOKEN_ENCRYPTION_PURPOSE } from '../../contract/token-encryption-context';
 import { deploymentRoleArn } from './deployment-role';
 
@@ -112,6 +118,44 @@ export class TokenCacheTable extends Construct {
   /** Roles granted token access: the only principals the key lets decrypt a cached token. */
   get tokenAccessorRoleArns(): readonly string[] {
     return [...this.accessorRoleArns];
+  }
+
+  /**
+   * Count in the proxy's quota ledger and per-second rate items (contract/token-cache-schema.ts) and
+   * read them with the gate's item: UpdateItem only on keys starting `usage#` or `rate#`, read with
+   * BatchGetItem. `dynamodb:LeadingKeys` — "Represents the first key attribute of a table or index"
+   * (DynamoDB condition keys, Service Authorization Reference:
+   * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html) —
+   * fences the writes off the cached token and the gate: `ForAllValues:StringLike`, so every key
+   * the request touches must match ("Using IAM policy conditions for fine-grained access control",
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+   * Call it for a role that has token access already (it is then on the table's resource policy).
+   */
+  grantQuotaLedger(role: iam.IRole): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'CountQuotaLedgerAndRateSlots',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [this.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': {
+            'dynamodb:LeadingKeys': [`${USAGE_KEY_PREFIX}*`, `${RATE_KEY_PREFIX}*`],
+          },
+        },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadQuotaLedger',
+        actions: ['dynamodb:BatchGetItem'],
+        resources: [this.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': {
+            'dynamodb:LeadingKeys': [`${USAGE_KEY_PREFIX}*`, UPSTREAM_GATE_KEY],
+          },
+        },
+      }),
+    );
   }
 
   /** Read (and, with `write`, write and delete) the cached token, including its envelope decryption. */

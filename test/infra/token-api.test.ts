@@ -92,7 +92,12 @@ describe('TokenApi — authentication and resource policy', () => {
         Effect: 'Allow',
         Principal: { AWS: ACCOUNT_ROOT },
         Action: 'execute-api:Invoke',
-        Resource: 'execute-api:/*/GET/token',
+        // Proxy mode is on by default: whoever may get a token may call ThroughLine through the broker.
+        Resource: [
+          'execute-api:/*/GET/throughline/*',
+          'execute-api:/*/GET/token',
+          'execute-api:/*/POST/throughline/*',
+        ],
       },
       {
         Sid: 'DenyEveryoneNotListed',
@@ -106,6 +111,16 @@ describe('TokenApi — authentication and resource policy', () => {
     defaultStage.template.hasResourceProperties('AWS::ApiGateway::RestApi', {
       EndpointConfiguration: { Types: ['REGIONAL'] },
     });
+  });
+
+  it('proxy mode off: the allows name GET /token only, and there is no /throughline resource', () => {
+    const { template } = synth({ proxy: { enabled: false } });
+    expect(resourcePolicy(template).find((s) => s.Effect === 'Allow')?.Resource).toBe(
+      'execute-api:/*/GET/token',
+    );
+    expect(
+      Object.values(template.findResources('AWS::ApiGateway::Resource')).map((r) => r.Properties.PathPart),
+    ).toEqual(['token']);
   });
 
   it('configured principals, accounts and organisation: exactly those are allowed, everyone else denied', () => {

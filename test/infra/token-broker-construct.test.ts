@@ -57,7 +57,8 @@ describe('TokenBroker in a stack of its own app', () => {
 
     const template = templateOf(app, stack);
     expect(nagFindings(app)).toEqual([]);
-    expect(resourcesOfType(template, 'AWS::Lambda::Function')).toHaveLength(3);
+    // mint-token, serve-token, rotate-credentials and (proxy mode, on by default) proxy-throughline.
+    expect(resourcesOfType(template, 'AWS::Lambda::Function')).toHaveLength(4);
     expect(Object.keys(template.Outputs ?? {})).toEqual(expect.arrayContaining(Object.values(StackOutput)));
     // Data is kept on destroy unless the settings say otherwise.
     expect(broker.config.removalPolicy).toBe('retain');

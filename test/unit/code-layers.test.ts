@@ -114,7 +114,18 @@ describe('code layers', () => {
   it('lambda/ is grouped by concern, each folder with a README saying what lives there', () => {
     const folders = subfolders('lambda');
     expect(folders).toEqual(
-      ['aws', 'errors', 'handlers', 'minting', 'proxy', 'rotation', 'runtime', 'serving', 'token', 'upstream'].sort(),
+      [
+        'aws',
+        'errors',
+        'handlers',
+        'minting',
+        'proxy',
+        'rotation',
+        'runtime',
+        'serving',
+        'token',
+        'upstream',
+      ].sort(),
     );
     expect(readdirSync(path.join(ROOT, 'lambda')).filter((f) => f.endsWith('.ts'))).toEqual([]);
     for (const folder of [...folders.map((f) => `lambda/${f}`), 'contract']) {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PROXY_ROUTES, DEFAULT_UPSTREAM_BASE_URL } from '../../contract/proxy-api';
 import {
-  DEFAULT_PROXY_ROUTES,
-  DEFAULT_UPSTREAM_BASE_URL,
   MAX_PATH_LENGTH,
   MAX_QUERY_PARAMETERS,
   MAX_QUERY_VALUE_LENGTH,

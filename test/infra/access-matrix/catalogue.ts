@@ -16,6 +16,15 @@
  *   (API Gateway Developer Guide, "Example: Allow private API traffic based on source VPC or VPC endpoint").
  * - `cdk bootstrap` gives the CloudFormation execution role AdministratorAccess unless told
  *   otherwise (AWS CDK Developer Guide, "Bootstrapping": --cloudformation-execution-policies).
+ * - DynamoDB puts the partition key values an item request touches into `dynamodb:LeadingKeys`
+ *   ("Represents the first key attribute of a table or index", Service Authorization Reference,
+ *   "Condition keys for Amazon DynamoDB"), a multivalued key: a `ForAllValues:` condition on it
+ *   holds when every value matches — and also when the request has none ("Using IAM policy
+ *   conditions for fine-grained access control", DynamoDB Developer Guide; IAM User Guide,
+ *   "Set operators for multivalued context keys"). A Scan names no key and carries none.
+ * - API Gateway authorizes a call with the ARN of the method and the path requested:
+ *   `arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path>` (API Gateway Developer
+ *   Guide, "Resource format of permissions for executing API in API Gateway").
  */
 
 export const ACCOUNT = '111122223333';
@@ -37,13 +46,21 @@ export interface BrokerWorld {
     readonly serve: string;
     readonly rotate: string;
     readonly stateMachine: string;
+    readonly proxy: string;
   };
-  readonly functions: { readonly mint: string; readonly serve: string; readonly rotate: string };
+  readonly functions: {
+    readonly mint: string;
+    readonly serve: string;
+    readonly rotate: string;
+    readonly proxy: string;
+  };
   readonly secretArn: string;
   readonly keyArn: string;
   readonly tableName: string;
   readonly tableArn: string;
   readonly tokenInvokeArn: string;
+  /** The proxy route's execute-api ARNs, by method, as `TokenBroker.grantProxy` grants them (`…/throughline/*`). */
+  readonly proxyInvokeArns: { readonly GET: string; readonly POST: string };
   readonly deploymentRoleArn: string;
   /** Resource policies (key policy) of the resources the matrix asks about. */
   readonly resourcePolicies: Readonly<Record<'secret' | 'table' | 'key' | 'api', { Statement: unknown[] }>>;
@@ -75,6 +92,30 @@ export interface PrincipalSpec {
 }
 
 const sameAccountRole = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+
+/** What `TokenBroker.grantGetToken` and `TokenBroker.grantProxy` give a consumer's role. */
+const consumerPolicies = (w: BrokerWorld) => [
+  {
+    name: 'GetToken',
+    policy: {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: w.tokenInvokeArn }],
+    },
+  },
+  {
+    name: 'Proxy',
+    policy: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'execute-api:Invoke',
+          Resource: [w.proxyInvokeArns.GET, w.proxyInvokeArns.POST],
+        },
+      ],
+    },
+  },
+];
 
 export const PRINCIPALS = {
   mintOwn: {
@@ -109,6 +150,22 @@ export const PRINCIPALS = {
     identityPolicies: (w) => w.identityPoliciesOf(w.roles.serve),
     sourceFunctionArn: () => BORROWER_FUNCTION_ARN,
   },
+  proxyOwn: {
+    label: "proxy-throughline's role, from proxy-throughline",
+    roleArn: (w) => w.roles.proxy,
+    account: ACCOUNT,
+    orgId: BROKER_ORG,
+    identityPolicies: (w) => w.identityPoliciesOf(w.roles.proxy),
+    sourceFunctionArn: (w) => w.functions.proxy,
+  },
+  proxyBorrowed: {
+    label: "proxy-throughline's role, from another function",
+    roleArn: (w) => w.roles.proxy,
+    account: ACCOUNT,
+    orgId: BROKER_ORG,
+    identityPolicies: (w) => w.identityPoliciesOf(w.roles.proxy),
+    sourceFunctionArn: () => BORROWER_FUNCTION_ARN,
+  },
   rotateOwn: {
     label: "rotate-credentials' role, from rotate-credentials",
     roleArn: (w) => w.roles.rotate,
@@ -137,30 +194,14 @@ export const PRINCIPALS = {
     roleArn: () => sameAccountRole('consumer-service'),
     account: ACCOUNT,
     orgId: BROKER_ORG,
-    identityPolicies: (w) => [
-      {
-        name: 'GetToken',
-        policy: {
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: w.tokenInvokeArn }],
-        },
-      },
-    ],
+    identityPolicies: (w) => consumerPolicies(w),
   },
   consumerUnlistedEndpoint: {
     label: 'granted consumer role, through an unlisted VPC endpoint',
     roleArn: () => sameAccountRole('consumer-service'),
     account: ACCOUNT,
     orgId: BROKER_ORG,
-    identityPolicies: (w) => [
-      {
-        name: 'GetToken',
-        policy: {
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: w.tokenInvokeArn }],
-        },
-      },
-    ],
+    identityPolicies: (w) => consumerPolicies(w),
     apiSourceVpce: UNLISTED_VPC_ENDPOINT,
   },
   ungranted: {
@@ -211,13 +252,40 @@ export interface ActionSpec {
     w: BrokerWorld,
     stage: StageSetting,
     principal: PrincipalSpec,
-  ) => Record<string, string>;
+  ) => Record<string, string | string[]>;
 }
 
 const tokenContext = (w: BrokerWorld) => ({
   'kms:EncryptionContext:purpose': 'throughline-token-cache',
   'kms:EncryptionContext:cache': w.tableName,
 });
+
+/** The token table's items (contract/token-cache-schema.ts), by partition key. */
+const CACHED_TOKEN_KEY = 'access-token';
+const UPSTREAM_GATE_KEY = 'upstream-gate';
+/** The quota ledger's item of an hour (`usage#<epoch hour>`) and a rate slot (`rate#<epoch second>`): 2025-06-01T12:00Z. */
+const USAGE_KEY = 'usage#485772';
+const EARLIER_USAGE_KEY = 'usage#485771';
+const RATE_KEY = 'rate#1748779200';
+
+/** The partition keys an item request names: `dynamodb:LeadingKeys`. */
+const leadingKeys =
+  (...keys: string[]) =>
+  (): Record<string, string[]> => ({ 'dynamodb:LeadingKeys': keys });
+
+/** API Gateway's context: the VPC endpoint the call came through, on a private API. */
+const apiContext = (
+  _w: BrokerWorld,
+  stage: StageSetting,
+  principal: PrincipalSpec,
+): Record<string, string> => {
+  const vpce = principal.apiSourceVpce ?? stage.apiSourceVpce;
+  return vpce ? { 'aws:SourceVpce': vpce } : {};
+};
+
+/** A call of ThroughLine's `path` through the proxy route: the ARN API Gateway authorizes it with. */
+const proxyCall = (w: BrokerWorld, method: 'GET' | 'POST', path: string) =>
+  w.proxyInvokeArns[method].replace(/\*$/, path);
 
 export const ACTIONS = {
   secretRead: {
@@ -267,8 +335,54 @@ export const ACTIONS = {
       'kms:EncryptionContext:SecretVersionId': 'EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE',
     }),
   },
-  tableGetItem: { label: 'read the cached item', action: 'dynamodb:GetItem', resource: (w) => w.tableArn },
-  tablePutItem: { label: 'write the cached item', action: 'dynamodb:PutItem', resource: (w) => w.tableArn },
+  tableGetItem: {
+    label: 'read the cached item',
+    action: 'dynamodb:GetItem',
+    resource: (w) => w.tableArn,
+    context: leadingKeys(CACHED_TOKEN_KEY),
+  },
+  tablePutItem: {
+    label: 'write the cached item',
+    action: 'dynamodb:PutItem',
+    resource: (w) => w.tableArn,
+    context: leadingKeys(CACHED_TOKEN_KEY),
+  },
+  tableUpdateItem: {
+    label: 'update the cached item (UpdateItem)',
+    action: 'dynamodb:UpdateItem',
+    resource: (w) => w.tableArn,
+    context: leadingKeys(CACHED_TOKEN_KEY),
+  },
+  tableCountUsage: {
+    label: 'count in the quota ledger (UpdateItem `usage#<hour>`)',
+    action: 'dynamodb:UpdateItem',
+    resource: (w) => w.tableArn,
+    context: leadingKeys(USAGE_KEY),
+  },
+  tableTakeRateSlot: {
+    label: 'take a rate slot (UpdateItem `rate#<second>`)',
+    action: 'dynamodb:UpdateItem',
+    resource: (w) => w.tableArn,
+    context: leadingKeys(RATE_KEY),
+  },
+  tableReadLedger: {
+    label: 'read the quota ledger and the gate (BatchGetItem `usage#<hour>`…, `upstream-gate`)',
+    action: 'dynamodb:BatchGetItem',
+    resource: (w) => w.tableArn,
+    context: leadingKeys(EARLIER_USAGE_KEY, USAGE_KEY, UPSTREAM_GATE_KEY),
+  },
+  tablePutGate: {
+    label: 'write the upstream gate (PutItem `upstream-gate`)',
+    action: 'dynamodb:PutItem',
+    resource: (w) => w.tableArn,
+    context: leadingKeys(UPSTREAM_GATE_KEY),
+  },
+  tableUpdateGate: {
+    label: 'update the upstream gate (UpdateItem `upstream-gate`)',
+    action: 'dynamodb:UpdateItem',
+    resource: (w) => w.tableArn,
+    context: leadingKeys(UPSTREAM_GATE_KEY),
+  },
   tableScan: { label: 'scan the table', action: 'dynamodb:Scan', resource: (w) => w.tableArn },
   tableBackup: { label: 'back up the table', action: 'dynamodb:CreateBackup', resource: (w) => w.tableArn },
   tableRestore: {
@@ -300,10 +414,19 @@ export const ACTIONS = {
     label: '`GET /token` (execute-api:Invoke)',
     action: 'execute-api:Invoke',
     resource: (w) => w.tokenInvokeArn,
-    context: (_w, stage, principal): Record<string, string> => {
-      const vpce = principal.apiSourceVpce ?? stage.apiSourceVpce;
-      return vpce ? { 'aws:SourceVpce': vpce } : {};
-    },
+    context: apiContext,
+  },
+  apiProxyGet: {
+    label: '`GET /throughline/v2/countries` (proxy route)',
+    action: 'execute-api:Invoke',
+    resource: (w) => proxyCall(w, 'GET', 'v2/countries'),
+    context: apiContext,
+  },
+  apiProxyPost: {
+    label: '`POST /throughline/v2/events/helpline_click` (proxy route)',
+    action: 'execute-api:Invoke',
+    resource: (w) => proxyCall(w, 'POST', 'v2/events/helpline_click'),
+    context: apiContext,
   },
 } as const satisfies Record<string, ActionSpec>;
 

@@ -51,11 +51,20 @@ export function brokerWorld(stack: TokenBrokerStack, template: Template): Broker
   const resources: CfnResources = template.Resources;
   const resolve = <T>(value: unknown) => resolveCfn(value, resources) as T;
   const getAttArn = (logicalId: string) => resolve<string>({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+  const proxy = stack.broker.proxy;
+  if (!proxy) throw new Error('the access matrix needs proxy mode (proxy.enabled) on every stage');
+  const [proxyGetArn, proxyPostArn] = stack.tokenApi.proxyInvokeArns.map((arn) =>
+    resolve<string>(stack.resolve(arn)),
+  );
+  if (!proxyGetArn?.includes('/GET/') || !proxyPostArn?.includes('/POST/')) {
+    throw new Error(`unexpected proxy invoke ARNs ${proxyGetArn}, ${proxyPostArn}`);
+  }
   const roleIds = {
     mint: logicalIdOf(stack, stack.mintToken.handler.role),
     serve: logicalIdOf(stack, stack.serveToken.handler.role),
     rotate: logicalIdOf(stack, stack.credentialRotation.handler.role),
     stateMachine: logicalIdOf(stack, stack.refreshWorkflow.stateMachine.role),
+    proxy: logicalIdOf(stack, proxy.handler.role),
   };
   const roleArnToId = new Map(Object.values(roleIds).map((id) => [getAttArn(id), id]));
   const tableId = logicalIdOf(stack, stack.tokenCache.table);
@@ -78,17 +87,20 @@ export function brokerWorld(stack: TokenBrokerStack, template: Template): Broker
       serve: getAttArn(roleIds.serve),
       rotate: getAttArn(roleIds.rotate),
       stateMachine: getAttArn(roleIds.stateMachine),
+      proxy: getAttArn(roleIds.proxy),
     },
     functions: {
       mint: getAttArn(logicalIdOf(stack, stack.mintToken.handler.function)),
       serve: getAttArn(logicalIdOf(stack, stack.serveToken.handler.function)),
       rotate: getAttArn(logicalIdOf(stack, stack.credentialRotation.handler.function)),
+      proxy: getAttArn(logicalIdOf(stack, proxy.handler.function)),
     },
     secretArn: resolve<string>({ Ref: logicalIdOf(stack, stack.credentialStore.secret) }),
     keyArn: getAttArn(logicalIdOf(stack, stack.brokerKey.key)),
     tableName: resolve<string>({ Ref: tableId }),
     tableArn: getAttArn(tableId),
     tokenInvokeArn: output('TokenInvokeArn'),
+    proxyInvokeArns: { GET: proxyGetArn, POST: proxyPostArn },
     // Before the table fenced its control plane there was no such statement: the bootstrap's name.
     deploymentRoleArn:
       deploymentRoleArn ?? `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-${ACCOUNT}-${REGION}`,
@@ -148,7 +160,7 @@ export async function evaluateCell(
   const roleName = roleArn.split('/').at(-1);
   const sourceFunctionArn = 'sourceFunctionArn' in principal ? principal.sourceFunctionArn(world) : undefined;
   const resource = action.resource(world);
-  const context: Record<string, string> = {
+  const context: Record<string, string | string[]> = {
     'aws:PrincipalArn': roleArn,
     'aws:PrincipalAccount': principal.account,
     'aws:PrincipalOrgID': principal.orgId,

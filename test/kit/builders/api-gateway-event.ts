@@ -68,3 +68,39 @@ export function tokenRequestEvent(options: TokenEventOptions = {}): APIGatewayPr
     },
   };
 }
+
+export interface ProxyEventOptions {
+  readonly method?: 'GET' | 'POST' | string;
+  /** The `{proxy+}` value: the ThroughLine path without its leading slash, e.g. `v2/helplines`. */
+  readonly path: string;
+  readonly query?: Record<string, string | readonly string[]>;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly callerArn?: string;
+  readonly accountId?: string;
+}
+
+/** The proxy event API Gateway (REST, AWS_IAM) sends proxy-throughline for `GET|POST /throughline/{proxy+}`. */
+export function proxyRequestEvent(options: ProxyEventOptions): APIGatewayProxyEvent {
+  const base = tokenRequestEvent({
+    ...(options.query ? { query: options.query } : {}),
+    ...(options.callerArn ? { callerArn: options.callerArn } : {}),
+    ...(options.accountId ? { accountId: options.accountId } : {}),
+  });
+  const method = options.method ?? 'GET';
+  return {
+    ...base,
+    resource: '/throughline/{proxy+}',
+    path: `/throughline/${options.path}`,
+    httpMethod: method,
+    headers: { ...base.headers, ...options.headers },
+    pathParameters: { proxy: options.path },
+    body: options.body ?? null,
+    requestContext: {
+      ...base.requestContext,
+      httpMethod: method,
+      path: `/v1/throughline/${options.path}`,
+      resourcePath: '/throughline/{proxy+}',
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ServeTokenSettings } from '../../../contract/broker-settings';
+import type { ProxySettings, ServeTokenSettings } from '../../../contract/broker-settings';
 import { EnvVar } from '../../../contract/env-vars';
 import { OPERATOR_ALIAS } from '../../../contract/mint-token-payload';
 import type { LambdaInvokeEmulator } from '../emulators/lambda-invoke';
@@ -175,6 +175,43 @@ export class ServeTokenBroker {
     const instance = await WarmLambda.start({
       bundle: bundledFrom(this.sources, 'ServeToken').bundle,
       env: this.serveEnv(options),
+    });
+    this.instances.push(instance);
+    return instance;
+  }
+
+  /**
+   * Starts one cold proxy-throughline instance (proxy mode) as deployed, wired like serve-token, its
+   * ThroughLine API at `upstreamBaseUrl` (a local HTTPS stand-in the test's CA trusts).
+   */
+  async startProxy(options: {
+    readonly upstreamBaseUrl: string;
+    readonly proxySettings?: Partial<ProxySettings>;
+    readonly settings?: Partial<ServeTokenSettings>;
+    readonly accessKeyId?: string;
+  }): Promise<WarmLambda> {
+    const template = bundledFrom(this.sources, 'Proxy');
+    const deployed = templateStrings(template.environment);
+    const proxySettings: ProxySettings = {
+      ...(JSON.parse(deployed[EnvVar.ProxySettings] as string) as ProxySettings),
+      upstreamBaseUrl: options.upstreamBaseUrl,
+      ...options.proxySettings,
+    };
+    const instance = await WarmLambda.start({
+      bundle: template.bundle,
+      env: {
+        ...serveTokenEnv(template.environment, {
+          broker: this.fixture,
+          mintFunctionName: this.mintFunctionName,
+          awsEndpoint: this.proxy.endpoint,
+          lambdaEndpoint: this.standIn.url,
+          ...(options.settings ? { settings: options.settings } : {}),
+          ...(options.accessKeyId ? { accessKeyId: options.accessKeyId } : {}),
+        }),
+        [EnvVar.ProxySettings]: JSON.stringify(proxySettings),
+        AWS_LAMBDA_FUNCTION_NAME: 'proxy-throughline',
+        NODE_EXTRA_CA_CERTS: this.sources.localEnv.trustedCaFile,
+      },
     });
     this.instances.push(instance);
     return instance;

@@ -8,7 +8,7 @@ export interface WorldSources {
 }
 
 /** The broker's functions, by construct id under the stack. */
-export type BundleName = 'MintToken' | 'RotateCredentials' | 'ServeToken';
+export type BundleName = 'MintToken' | 'Proxy' | 'RotateCredentials' | 'ServeToken';
 
 export function bundledFrom(sources: WorldSources, name: BundleName): BundledFunction {
   const fn = sources.bundles[name];

@@ -1,0 +1,416 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ProxySettings } from '../../contract/broker-settings';
+import { MetricName } from '../../contract/metric-names';
+import {
+  CACHE_STATUS_HEADER,
+  type CacheStatus,
+  ProxyErrorCode,
+  SHARE_HEADER,
+} from '../../contract/proxy-api';
+import type { TokenRecord } from '../../contract/token-cache-schema';
+import { tokenFingerprint } from '../../contract/token-fingerprint';
+import type { ServeOutcome, TokenRequestOptions } from '../serving/token-server';
+import type { CallerPrincipal } from './caller-principal';
+import {
+  checkRequestBody,
+  MAX_UPSTREAM_RESPONSE_BYTES,
+  selectRequestHeaders,
+  selectResponseHeaders,
+} from './proxy-headers';
+import { type ProxyRequestInput, type ProxyTarget, resolveProxyRequest } from './proxy-request';
+import { decideQuota, shareOf, type UsageSnapshot } from './quota-ledger';
+
+/**
+ * Proxy mode's one call: a caller's request to ThroughLine's API, sent with the cached token so the
+ * caller never holds one. In order, each step able to refuse without spending quota:
+ *
+ * 1. the path, query, headers and body pass the proxy's rules (proxy-request.ts, proxy-headers.ts);
+ * 2. the quota ledger admits the call: the customer is below the reserve and the caller below its
+ *    daily share (quota-ledger.ts);
+ * 3. a token is at hand (the cached one, as serve-token gets it: tokens never leave the broker);
+ * 4. a slot in the fleet-wide per-second limit is free, waiting for the next second if the budget allows;
+ * 5. the call is counted in the ledger, then sent.
+ *
+ * A 401 reports the token rejected (mint-token decides, through the upstream gate, whether to replace
+ * it) and the call is sent once more with the replacement, through steps 4 and 5 again. ThroughLine's
+ * status and body come back unchanged; the broker's own refusals use the token API's error shape and
+ * carry an honest Retry-After. Nothing here logs or returns a token or a query value.
+ */
+export interface ProxyCall extends ProxyRequestInput {
+  readonly headers: Readonly<Record<string, string | undefined>> | null | undefined;
+  readonly body: string | null | undefined;
+  readonly isBase64Encoded: boolean;
+  readonly caller: CallerPrincipal;
+}
+
+export interface ProxyAnswer {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  /** What the audit line records about the call (never a token, never a query value). */
+  readonly audit: Record<string, unknown>;
+}
+
+export interface ProxyServerDeps {
+  readonly settings: ProxySettings;
+  readonly target: ProxyTarget;
+  /** The token source: serve-token's TokenServer (L1 → L2 → mint-token `ensure`). */
+  readonly tokens: { getToken(options: TokenRequestOptions, deadlineMs: number): Promise<ServeOutcome> };
+  readonly minTtlSeconds: number;
+  readonly ledger: {
+    read(caller: CallerPrincipal, nowMs: number): Promise<UsageSnapshot>;
+    record(caller: CallerPrincipal, nowMs: number): Promise<void>;
+  };
+  readonly rateSlots: { take(nowMs: number, limit: number): Promise<boolean> };
+  readonly fetch?: typeof fetch;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** Headers on every answer the broker writes itself. */
+const BROKER_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'application/json',
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+};
+
+const MESSAGES = {
+  quotaShare: (share: number) =>
+    `This caller has used its daily share of ThroughLine's quota (${share} calls in a rolling 24 hours). Retry after the seconds in Retry-After, or ask the broker's operators for a larger share.`,
+  reserve:
+    "ThroughLine's daily quota for this organisation is nearly spent: the broker is keeping the rest in reserve. Retry after the seconds in Retry-After; the broker's operators have been paged.",
+  rateLimited:
+    "The broker's calls to ThroughLine are at ThroughLine's per-second limit. Retry after the seconds in Retry-After.",
+  tokenUnavailable:
+    'No ThroughLine access token can be had right now. Retry after the seconds in Retry-After; if this persists, tell the token broker operators.',
+  upstreamUnavailable:
+    'ThroughLine could not be reached or did not answer in time. Retry later; if this persists, tell the token broker operators.',
+  upstreamTooLarge: `ThroughLine answered more than the broker passes on (${MAX_UPSTREAM_RESPONSE_BYTES} bytes): narrow the request (e.g. by country or topic).`,
+  internal:
+    'The token broker failed unexpectedly. Retry later; if this persists, tell the token broker operators.',
+} as const;
+
+/** Time kept for the answer after the last step: writing the response and the audit line. */
+const ANSWER_MARGIN_MS = 250;
+
+export class ProxyServer {
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly deps: ProxyServerDeps) {
+    this.now = deps.now ?? Date.now;
+    this.sleep = deps.sleep ?? delay;
+    this.fetch = deps.fetch ?? fetch;
+  }
+
+  async handle(call: ProxyCall, deadlineMs: number): Promise<ProxyAnswer> {
+    const { metrics, settings } = this.deps;
+    metrics.addMetric(MetricName.ProxyRequest, MetricUnit.Count, 1);
+    const audit: Record<string, unknown> = {
+      caller: call.caller.principalArn,
+      accountId: call.caller.accountId,
+      method: call.method,
+    };
+
+    const resolved = resolveProxyRequest(call, this.deps.target);
+    if (!resolved.ok) {
+      const { refusal } = resolved;
+      metrics.addMetric(MetricName.ProxyRequestRefused, MetricUnit.Count, 1);
+      const code =
+        refusal.status === 404
+          ? ProxyErrorCode.PathNotAllowed
+          : refusal.status === 405
+            ? ProxyErrorCode.MethodNotAllowed
+            : ProxyErrorCode.InvalidRequest;
+      return this.refuse(
+        refusal.status,
+        code,
+        refusal.message,
+        { ...audit, reason: refusal.reason },
+        {
+          ...(refusal.allow ? { Allow: refusal.allow.join(', ') } : {}),
+        },
+      );
+    }
+    audit.pathTemplate = resolved.pathTemplate;
+    const contentType = headerOf(call.headers, 'content-type');
+    const body = checkRequestBody({
+      method: call.method,
+      body: call.body,
+      isBase64Encoded: call.isBase64Encoded,
+      contentType,
+    });
+    if (!body.ok) {
+      metrics.addMetric(MetricName.ProxyRequestRefused, MetricUnit.Count, 1);
+      const code =
+        body.refusal.status === 413
+          ? ProxyErrorCode.RequestTooLarge
+          : body.refusal.status === 415
+            ? ProxyErrorCode.UnsupportedMediaType
+            : ProxyErrorCode.InvalidRequest;
+      return this.refuse(body.refusal.status, code, body.refusal.message, {
+        ...audit,
+        reason: body.refusal.reason,
+      });
+    }
+    const forwarded = selectRequestHeaders(call.headers, { method: call.method });
+
+    // 2. The quota: refused here, ThroughLine is not asked and nothing is counted.
+    const share = shareOf(call.caller, settings.shares);
+    const decision = decideQuota(
+      await this.deps.ledger.read(call.caller, this.now()),
+      share,
+      settings,
+      this.now(),
+    );
+    metrics.addMetric(MetricName.QuotaCallsLast24Hours, MetricUnit.Count, decision.callsLast24Hours);
+    metrics.addMetric(
+      MetricName.QuotaUsedPercent,
+      MetricUnit.Percent,
+      Math.round((decision.callsLast24Hours / settings.dailyQuotaCalls) * 1000) / 10,
+    );
+    audit.callsLast24Hours = decision.callsLast24Hours;
+    if (!decision.admit && decision.reason === 'quota_reserve_reached') {
+      metrics.addMetric(MetricName.QuotaReserveReached, MetricUnit.Count, 1);
+      return this.refuse(
+        503,
+        ProxyErrorCode.QuotaReserveReached,
+        MESSAGES.reserve,
+        audit,
+        {},
+        decision.retryAfterSeconds,
+      );
+    }
+    audit.share = decision.share.dailyCalls;
+    audit.shareScope = decision.share.scope;
+    audit.usedByCaller = decision.usedByCaller;
+    if (!decision.admit) {
+      metrics.addMetric(MetricName.QuotaShareExhausted, MetricUnit.Count, 1);
+      return this.refuse(
+        429,
+        ProxyErrorCode.QuotaShareExhausted,
+        MESSAGES.quotaShare(decision.share.dailyCalls),
+        audit,
+        { [SHARE_HEADER]: `remaining=0; daily=${decision.share.dailyCalls}` },
+        decision.retryAfterSeconds,
+      );
+    }
+
+    // 3–5 and the one retry after a 401.
+    let rejected: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.deps.tokens.getToken(
+        { minTtlSeconds: this.deps.minTtlSeconds, ...(rejected ? { rejectedFingerprint: rejected } : {}) },
+        deadlineMs,
+      );
+      if (!token.ok) {
+        return this.refuse(
+          503,
+          ProxyErrorCode.TokenUnavailable,
+          MESSAGES.tokenUnavailable,
+          { ...audit, attempts: attempt - 1, reason: token.reason },
+          {},
+          'retryAfterSeconds' in token ? token.retryAfterSeconds : settings.upstreamTimeoutMs / 1000,
+        );
+      }
+      if (rejected && tokenFingerprint(token.record.accessToken) === rejected) {
+        // mint-token kept the rejected token (the gate held ThroughLine back): no replacement to try.
+        return this.refuse(
+          503,
+          ProxyErrorCode.TokenUnavailable,
+          MESSAGES.tokenUnavailable,
+          {
+            ...audit,
+            attempts: attempt - 1,
+            reason: 'token_rejected_not_replaced',
+          },
+          {},
+          60,
+        );
+      }
+      const slot = await this.takeRateSlot(deadlineMs);
+      if (!slot) {
+        metrics.addMetric(MetricName.ProxyRateLimited, MetricUnit.Count, 1);
+        return this.refuse(
+          503,
+          ProxyErrorCode.RateLimited,
+          MESSAGES.rateLimited,
+          { ...audit, attempts: attempt - 1 },
+          {},
+          1,
+        );
+      }
+      await this.deps.ledger.record(call.caller, this.now());
+      const sent = await this.send(
+        resolved.url,
+        call.method,
+        forwarded.headers,
+        body.body,
+        token.record,
+        deadlineMs,
+      );
+      audit.attempts = attempt;
+      audit.upstreamLatencyMs = sent.latencyMs;
+      if (sent.kind === 'failed') {
+        metrics.addMetric(MetricName.UpstreamApiFailed, MetricUnit.Count, 1);
+        const timedOut = sent.reason === 'timeout';
+        return this.refuse(
+          timedOut ? 504 : 502,
+          ProxyErrorCode.UpstreamUnavailable,
+          MESSAGES.upstreamUnavailable,
+          {
+            ...audit,
+            reason: sent.reason,
+          },
+        );
+      }
+      if (sent.kind === 'too_large') {
+        return this.refuse(502, ProxyErrorCode.UpstreamResponseTooLarge, MESSAGES.upstreamTooLarge, {
+          ...audit,
+          upstreamStatus: sent.status,
+          reason: 'upstream_response_too_large',
+        });
+      }
+      audit.upstreamStatus = sent.status;
+      if (sent.status === 401 && attempt === 1) {
+        metrics.addMetric(MetricName.UpstreamApiTokenRejected, MetricUnit.Count, 1);
+        this.deps.logger.warn(
+          'ThroughLine rejected the cached token: reported, and the call is sent once more',
+          {
+            pathTemplate: resolved.pathTemplate,
+          },
+        );
+        rejected = tokenFingerprint(token.record.accessToken);
+        continue;
+      }
+      if (sent.status >= 500) metrics.addMetric(MetricName.UpstreamApiFailed, MetricUnit.Count, 1);
+      if (sent.status === 429) metrics.addMetric(MetricName.UpstreamApiThrottled, MetricUnit.Count, 1);
+      return {
+        statusCode: sent.status,
+        headers: { ...sent.headers, [CACHE_STATUS_HEADER]: 'miss' satisfies CacheStatus },
+        body: sent.body,
+        audit: { ...audit, status: sent.status, outcome: 'forwarded', cache: 'miss' },
+      };
+    }
+  }
+
+  /** A slot in this second's limit, or in a later second's while the deadline allows waiting for it. */
+  private async takeRateSlot(deadlineMs: number): Promise<boolean> {
+    const { settings } = this.deps;
+    for (;;) {
+      if (await this.deps.rateSlots.take(this.now(), settings.maxRequestsPerSecond)) return true;
+      // The next second's bucket, plus a little jitter so waiting instances do not all arrive at once.
+      const waitMs = 1000 - (this.now() % 1000) + Math.floor(Math.random() * 50);
+      if (this.now() + waitMs + settings.upstreamTimeoutMs + ANSWER_MARGIN_MS > deadlineMs) return false;
+      await this.sleep(waitMs);
+    }
+  }
+
+  private async send(
+    url: URL,
+    method: string,
+    headers: Readonly<Record<string, string>>,
+    body: Buffer | undefined,
+    token: TokenRecord,
+    deadlineMs: number,
+  ): Promise<
+    | { kind: 'answered'; status: number; headers: Record<string, string>; body: string; latencyMs: number }
+    | { kind: 'too_large'; status: number; latencyMs: number }
+    | { kind: 'failed'; reason: 'timeout' | 'unreachable'; latencyMs: number }
+  > {
+    const { metrics, settings } = this.deps;
+    const startedMs = this.now();
+    const timeoutMs = Math.max(
+      1,
+      Math.min(settings.upstreamTimeoutMs, deadlineMs - startedMs - ANSWER_MARGIN_MS),
+    );
+    metrics.addMetric(MetricName.UpstreamApiCall, MetricUnit.Count, 1);
+    try {
+      const response = await this.fetch(url, {
+        method,
+        headers: { ...headers, authorization: `Bearer ${token.accessToken}` },
+        ...(body ? { body: new Uint8Array(body) } : {}),
+        // A redirect could lead the token to another host: never followed, passed back as it is.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const read = await readLimited(response, MAX_UPSTREAM_RESPONSE_BYTES);
+      const latencyMs = this.now() - startedMs;
+      metrics.addMetric(MetricName.UpstreamApiLatency, MetricUnit.Milliseconds, latencyMs);
+      if (read === undefined) return { kind: 'too_large', status: response.status, latencyMs };
+      return {
+        kind: 'answered',
+        status: response.status,
+        headers: selectResponseHeaders(response.headers).headers,
+        body: read,
+        latencyMs,
+      };
+    } catch (error) {
+      const latencyMs = this.now() - startedMs;
+      const name = (error as Error | undefined)?.name;
+      return {
+        kind: 'failed',
+        reason: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'unreachable',
+        latencyMs,
+      };
+    }
+  }
+
+  private refuse(
+    status: number,
+    error: ProxyErrorCode,
+    message: string,
+    audit: Record<string, unknown>,
+    headers: Record<string, string> = {},
+    retryAfterSeconds?: number,
+  ): ProxyAnswer {
+    const retryAfter =
+      retryAfterSeconds === undefined ? undefined : Math.max(1, Math.ceil(retryAfterSeconds));
+    return {
+      statusCode: status,
+      headers: {
+        ...BROKER_HEADERS,
+        ...headers,
+        [CACHE_STATUS_HEADER]: 'none' satisfies CacheStatus,
+        ...(retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {}),
+      },
+      body: JSON.stringify({ error, message }),
+      audit: {
+        ...audit,
+        status,
+        outcome: 'refused',
+        error,
+        cache: 'none',
+        ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}),
+      },
+    };
+  }
+}
+
+/** The body as text if it is at most `limit` bytes, else undefined (the rest is not read). */
+async function readLimited(response: Response, limit: number): Promise<string | undefined> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) {
+      await response.body.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function headerOf(headers: ProxyCall['headers'], name: string): string | undefined {
+  if (!headers) return undefined;
+  for (const [key, value] of Object.entries(headers))
+    if (key.toLowerCase() === name && value !== undefined) return value;
+  return undefined;
+}
