@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { PROJECT_ROOT } from '../test/kit/builders/cdk-context';
 import { benchColdStart } from './cold-start';
 import { benchDevLoop } from './dev-loop';
+import { benchProxyMode } from './proxy-mode';
 import { startBenchEnv } from './support/bench-env';
 import { describeMachine } from './support/machine';
 import { printSection, type ReportSection, writeMarkdownReport } from './support/report';
@@ -39,6 +40,10 @@ async function main(): Promise<void> {
         instances: 6,
         askEveryMs: 250,
       }),
+    );
+    printSection(sections[sections.length - 1] as ReportSection);
+    sections.push(
+      await benchProxyMode(env, { requests: quick ? 200 : 1_000, latencySamples: quick ? 50 : 300 }),
     );
     printSection(sections[sections.length - 1] as ReportSection);
     sections.push(await benchWarmPath(env, quick ? 10_000 : 100_000, quick ? 50 : 300));

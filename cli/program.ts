@@ -5,6 +5,7 @@ import { registerDoctorCommand } from './commands/doctor';
 import { registerPreflightCommand } from './commands/preflight';
 import { registerTokenGetCommand } from './commands/token-get';
 import { registerTokenOpsCommands } from './commands/token-ops';
+import { registerUsageCommand } from './commands/usage';
 import { addGlobalOptions } from './global-options';
 import type { CliIo } from './io';
 
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIo): Command {
   registerCredentialsCommands(credentials, io);
   registerPreflightCommand(program, io);
   registerDoctorCommand(program, io);
+  registerUsageCommand(program, io);
   // Last, so it covers every command: no error repeats an argument (cli/argv-hygiene.ts).
   redactArgumentErrors(program, (line) => io.err(line));
   return program;

@@ -31,7 +31,15 @@ export interface BrokerSettings {
   readonly upstream: UpstreamSettings;
   readonly token: TokenSettings;
   readonly gate: GateSettings;
+  /**
+   * Proxy mode's daily quota and shares, present only when proxy mode is on: mint-token reports the
+   * quota ledger against them (the `usage` action). The same values the proxy function decides by.
+   */
+  readonly quota?: QuotaSettings;
 }
+
+/** The quota rules of proxy mode, as the proxy function reads them (ProxySettings) and mint-token reports them. */
+export type QuotaSettings = Pick<ProxySettings, 'dailyQuotaCalls' | 'reserveCalls' | 'shares'>;
 
 export interface GateSettings {
   /** First wait after a transient failure; doubles per consecutive failure (equal jitter). */
@@ -83,8 +91,9 @@ export interface ProxySettings {
   /** Timeout of one request to ThroughLine's API. */
   readonly upstreamTimeoutMs: number;
   /**
-   * Fleet-wide ceiling on calls to ThroughLine's API per one-second bucket. Buckets are whole
-   * seconds, so any one-second window, wherever it starts, holds at most twice this.
+   * Fleet-wide ceiling on calls to ThroughLine's API per one-second bucket (by the second a call is
+   * sent in). A one-second window at ThroughLine spans at most two buckets of sending, three if
+   * arrival lags by up to a second: at most three times this.
    */
   readonly maxRequestsPerSecond: number;
   /** ThroughLine's daily quota for the whole customer (all its applications): calls in a rolling 24 hours. */
@@ -93,6 +102,22 @@ export interface ProxySettings {
   readonly reserveCalls: number;
   /** Daily shares of the quota: per caller principal (role ARN), per account, and the default per principal. */
   readonly shares: QuotaShares;
+  /** The shared response cache of GET answers (off unless a route prefix has a TTL). */
+  readonly cache: ResponseCacheSettings;
+}
+
+export interface ResponseCacheSettings {
+  /**
+   * Seconds a 200 answer to a GET below each route prefix is served from the shared cache without
+   * asking ThroughLine. A prefix not listed is never cached. Empty: the cache is off (the default:
+   * ThroughLine's terms on caching are not public).
+   */
+  readonly ttlSecondsByPrefix: Readonly<Record<string, number>>;
+  /**
+   * How long past its TTL the last good answer may still be served, marked stale, when ThroughLine
+   * fails or the quota reserve is reached (stale-if-error, RFC 5861 §4).
+   */
+  readonly staleIfErrorSeconds: number;
 }
 
 export interface QuotaShares {

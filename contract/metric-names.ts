@@ -100,6 +100,12 @@ export const MetricName = {
   ProxyRateLimited: 'ProxyRateLimited',
   /** A call refused by the proxy's own rules (path, method, headers, body): ThroughLine not asked. */
   ProxyRequestRefused: 'ProxyRequestRefused',
+  /** Answered from the shared response cache within its TTL: ThroughLine not asked, no quota spent. */
+  ProxyCacheHit: 'ProxyCacheHit',
+  /** The last good answer served past its TTL because ThroughLine failed or the reserve was reached. */
+  ProxyCacheStaleServed: 'ProxyCacheStaleServed',
+  /** A cacheable answer was too large for the cache item and was not stored (it was still served). */
+  ProxyCacheStoreSkipped: 'ProxyCacheStoreSkipped',
 } as const;
 
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];

@@ -10,14 +10,16 @@ import type { TokenMetadata } from './token-cache-schema';
  * The payload mint-token accepts. Callers: serve-token (ensure, with the caller's min_ttl, a
  * rejected token's fingerprint or a request to verify the cache), the refresh workflow (refresh),
  * the rotation function (ensure), operators through the `operator` alias (ensure with force or a
- * gate override, flush, describe).
+ * gate override, flush, describe, usage).
  */
 export interface MintTokenRequest {
   /**
    * ensure (default) and refresh: make the cache hold a fresh token. flush: delete the cached token.
    * describe: return the cached token's metadata (never the token) and the gate's state, without minting.
+   * usage (operator entry point only): proxy mode's quota ledger against the daily quota and shares,
+   * without minting or calling ThroughLine.
    */
-  readonly action: 'ensure' | 'refresh' | 'flush' | 'describe';
+  readonly action: 'ensure' | 'refresh' | 'flush' | 'describe' | 'usage';
   /** Operator entry point only. */
   readonly force?: boolean;
   readonly minTtlSeconds?: number;
@@ -113,11 +115,78 @@ export type EnsureTokenResult =
       readonly message: string;
     };
 
+/** A daily share of the quota as it stands (contract/broker-settings.ts QuotaShares). */
+export interface ShareView {
+  /** The principal's own share, its account's (all the account's principals together), or the default per principal. */
+  readonly scope: 'principal' | 'account' | 'default';
+  readonly dailyCalls: number;
+  /** Calls the share has left now: the share less the calls counted against it (0 when spent). */
+  readonly remaining: number;
+  /** Epoch seconds when a spent share admits a call again (the proxy's Retry-After); null while calls remain. */
+  readonly availableAt: number | null;
+}
+
+/** One caller principal (a role or user ARN; sessions count as their role) in the rolling 24 hours. */
+export interface PrincipalUsage {
+  readonly principalArn: string;
+  /** The principal's account, from its ARN (null when the proxy saw no principal: `unknown`). */
+  readonly accountId: string | null;
+  /** The principal's calls to ThroughLine's API through the proxy. */
+  readonly calls: number;
+  /** Its share; with scope `account`, `remaining` is the account's (the proxy counts the account then). */
+  readonly share: ShareView;
+  /** Epoch seconds when the oldest hour holding its calls leaves the window; null without calls. */
+  readonly oldestHourLeavesAt: number | null;
+}
+
+/** One account (all its principals) in the rolling 24 hours. */
+export interface AccountUsage {
+  readonly accountId: string;
+  readonly calls: number;
+  /** The account's own share; null when it has none (each of its principals has a share then). */
+  readonly share: ShareView | null;
+  readonly oldestHourLeavesAt: number | null;
+}
+
+/**
+ * Proxy mode's quota ledger as it stands (the `usage` action): every call the broker sent to
+ * ThroughLine in the rolling 24 hours — token requests (the upstream gate's count) and proxied API
+ * calls — against the daily quota and its reserve, per principal and per account. Counts and ARNs only.
+ */
+export interface QuotaUsageReport {
+  readonly outcome: 'usage';
+  /** Epoch seconds the ledger was read at. */
+  readonly asOf: number;
+  readonly windowHours: number;
+  readonly dailyQuotaCalls: number;
+  /** At this many calls only cached answers are served and on-call is paged. */
+  readonly reserveCalls: number;
+  /** Token requests plus proxied API calls: what ThroughLine counts against the quota. */
+  readonly callsLast24Hours: number;
+  readonly tokenRequestsLast24Hours: number;
+  readonly apiCallsLast24Hours: number;
+  /** Calls left before the reserve (0 when it is reached). */
+  readonly remainingBeforeReserve: number;
+  /** Epoch seconds when the total falls below the reserve again; null while below it. */
+  readonly reserveReachedUntil: number | null;
+  /** Epoch seconds when the oldest counted hour leaves the window; null when nothing is counted. */
+  readonly oldestHourLeavesAt: number | null;
+  /** The share of each principal without one of its own or of its account. */
+  readonly defaultDailyCalls: number;
+  /** Principals with calls in the window or a share of their own, most calls first. */
+  readonly principals: readonly PrincipalUsage[];
+  /** Accounts with calls in the window or a share of their own, most calls first. */
+  readonly accounts: readonly AccountUsage[];
+}
+
 /** mint-token's answer to every action. */
 export type MintTokenResponse =
   | EnsureTokenResult
   | { readonly outcome: 'flushed'; readonly removed: boolean }
-  | { readonly outcome: 'described'; readonly cached: TokenMetadata | null; readonly gate: GateView };
+  | { readonly outcome: 'described'; readonly cached: TokenMetadata | null; readonly gate: GateView }
+  | QuotaUsageReport
+  /** `usage` on a stack without proxy mode: nothing meters calls per consumer (the settings have no quota). */
+  | { readonly outcome: 'usage_unavailable'; readonly reason: 'proxy_mode_off' };
 
 /** A token mint-token made sure of: its metadata (minted now, or the fresh one it found). */
 export type ObtainedToken = Extract<EnsureTokenResult, { outcome: 'minted' | 'fresh' }>;

@@ -38,4 +38,10 @@ export const USAGE_ACCOUNT_ATTRIBUTE_PREFIX = 'account:';
  * sent to ThroughLine's API in that second (conditional UpdateItem ADD below the limit).
  */
 export const RATE_KEY_PREFIX = 'rate#';
+/**
+ * Proxy mode's shared response cache (off by default): one item per cached GET answer,
+ * `response#<SHA-256 of the normalised path and query>`, holding the status, the passed headers and
+ * the gzipped body. Helpline data is public; the table is still encrypted with the broker key.
+ */
+export const RESPONSE_KEY_PREFIX = 'response#';
 export const RATE_COUNT_ATTRIBUTE = 'calls';

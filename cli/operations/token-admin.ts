@@ -4,9 +4,10 @@ import {
   type MintTokenResponse,
   type ObtainedToken,
   OPERATOR_ALIAS,
+  type QuotaUsageReport,
 } from '../../contract/mint-token-payload';
 import type { TokenMetadata } from '../../contract/token-cache-schema';
-import type { MintTokenInvoker } from '../../lambda/aws/mint-token-invoker';
+import { MintFailedError, type MintTokenInvoker } from '../../lambda/aws/mint-token-invoker';
 
 /** Who asked, for mint-token's audit log: the operator's OS user (never a credential). */
 export function operatorLabel(): string {
@@ -76,6 +77,43 @@ export class TokenAdmin {
       OPERATOR_ALIAS,
     );
     return { cached: result.cached, gate: result.gate };
+  }
+
+  /**
+   * Proxy mode's quota ledger against the daily quota and shares (counts and ARNs; mint-token
+   * neither mints nor calls ThroughLine for it). Throws ProxyModeOffError on a stack without proxy mode.
+   */
+  async usage(): Promise<QuotaUsageReport> {
+    let result: Extract<MintTokenResponse, { outcome: 'usage' | 'usage_unavailable' }>;
+    try {
+      result = await this.mintToken.invoke<typeof result>(
+        { action: 'usage', requestedBy: this.requestedBy },
+        undefined,
+        OPERATOR_ALIAS,
+      );
+    } catch (error) {
+      if (error instanceof MintFailedError && error.errorType === 'MintTokenRequestError') {
+        throw new Error(
+          `${error.message} — the deployed mint-token predates \`usage\`: deploy this version of the broker`,
+        );
+      }
+      throw error;
+    }
+    if (result.outcome === 'usage_unavailable') throw new ProxyModeOffError();
+    if (result.outcome !== 'usage') {
+      throw new MintFailedError('mint-token answered `usage` with an unknown outcome', 'BadResponse', false);
+    }
+    return result;
+  }
+}
+
+/** `usage` on a stack without proxy mode: nothing meters calls per consumer. */
+export class ProxyModeOffError extends Error {
+  override readonly name = 'ProxyModeOffError';
+  constructor() {
+    super(
+      'Proxy mode is off on this broker: only proxied calls are metered per consumer, so there is no usage to show. To meter them, set proxy.enabled to true in the stage config (cdk.json: context.stages.<stage>.proxy) and deploy; `token status` shows the token requests of the last 24 h meanwhile.',
+    );
   }
 }
 

@@ -6,6 +6,7 @@ import { EnvVar } from '../../contract/env-vars';
 import { MintTokenInvoker } from '../aws/mint-token-invoker';
 import { QuotaLedgerStore } from '../aws/quota-ledger-store';
 import { RateSlotStore } from '../aws/rate-slot-store';
+import { ResponseCacheStore } from '../aws/response-cache-store';
 import { TokenCache } from '../aws/token-cache';
 import { TokenCipher } from '../aws/token-cipher';
 import { errorFields } from '../errors/error-fields';
@@ -54,6 +55,9 @@ const server = new ProxyServer({
   minTtlSeconds: serveSettings.defaultMinTtlSeconds,
   ledger: new QuotaLedgerStore(dynamo, tableName),
   rateSlots: new RateSlotStore(dynamo, tableName),
+  ...(Object.keys(settings.cache.ttlSecondsByPrefix).length > 0
+    ? { responseCache: new ResponseCacheStore(dynamo, tableName) }
+    : {}),
   logger,
   metrics,
 });

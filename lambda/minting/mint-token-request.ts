@@ -21,7 +21,7 @@ export class MintTokenRequestError extends Error {
   override readonly name = 'MintTokenRequestError';
 }
 
-const ACTIONS = new Set(['ensure', 'refresh', 'flush', 'describe']);
+const ACTIONS = new Set(['ensure', 'refresh', 'flush', 'describe', 'usage']);
 const KEYS = new Set([
   'action',
   'force',
@@ -48,7 +48,7 @@ export function parseMintTokenRequest(
   if (unknown.length > 0)
     problems.push(`unknown field(s) ${unknown.length}; allowed: ${[...KEYS].join(', ')}`);
   if (e.action !== undefined && !ACTIONS.has(e.action as string))
-    problems.push('"action" must be ensure, refresh, flush or describe');
+    problems.push('"action" must be ensure, refresh, flush, describe or usage');
   if (e.force !== undefined && typeof e.force !== 'boolean') problems.push('"force" must be true or false');
   if (e.verifyCache !== undefined && typeof e.verifyCache !== 'boolean')
     problems.push('"verifyCache" must be true or false');
@@ -94,6 +94,7 @@ export function parseMintTokenRequest(
     if (e.overrideReason !== undefined)
       problems.push('"overrideReason" is for operators: invoke the operator alias');
     if (e.action === 'flush') problems.push('"flush" is for operators: invoke the operator alias');
+    if (e.action === 'usage') problems.push('"usage" is for operators: invoke the operator alias');
   }
   if (problems.length > 0)
     throw new MintTokenRequestError(`Invalid mint-token payload: ${problems.join('; ')}`);

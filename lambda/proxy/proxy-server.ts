@@ -11,6 +11,7 @@ import {
 } from '../../contract/proxy-api';
 import type { TokenRecord } from '../../contract/token-cache-schema';
 import { tokenFingerprint } from '../../contract/token-fingerprint';
+import type { CachedResponse } from '../aws/response-cache-store';
 import type { ServeOutcome, TokenRequestOptions } from '../serving/token-server';
 import type { CallerPrincipal } from './caller-principal';
 import {
@@ -32,6 +33,11 @@ import { decideQuota, shareOf, type UsageSnapshot } from './quota-ledger';
  * 3. a token is at hand (the cached one, as serve-token gets it: tokens never leave the broker);
  * 4. a slot in the fleet-wide per-second limit is free, waiting for the next second if the budget allows;
  * 5. the call is counted in the ledger, then sent.
+ *
+ * With the shared response cache on for the route (off by default), a GET answered within its TTL
+ * comes from the cache before step 2 (no quota spent), and the last good answer is served, marked
+ * `stale`, in place of a failure — ThroughLine down, throttling, the reserve reached, no token — for
+ * `staleIfErrorSeconds` past its TTL (RFC 5861 §4, stale-if-error).
  *
  * A 401 reports the token rejected (mint-token decides, through the upstream gate, whether to replace
  * it) and the call is sent once more with the replacement, through steps 4 and 5 again. ThroughLine's
@@ -64,6 +70,11 @@ export interface ProxyServerDeps {
     record(caller: CallerPrincipal, nowMs: number): Promise<void>;
   };
   readonly rateSlots: { take(nowMs: number, limit: number): Promise<boolean> };
+  /** The shared response cache; absent (or no route with a TTL) when the cache is off. */
+  readonly responseCache?: {
+    get(key: string): Promise<CachedResponse | undefined>;
+    put(key: string, response: CachedResponse): Promise<boolean>;
+  };
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -158,7 +169,31 @@ export class ProxyServer {
         reason: body.refusal.reason,
       });
     }
-    const forwarded = selectRequestHeaders(call.headers, { method: call.method });
+    const ttlSeconds =
+      call.method === 'GET' && this.deps.responseCache
+        ? settings.cache.ttlSecondsByPrefix[resolved.route.prefix]
+        : undefined;
+    // A caller's conditional GET would get a 304 from ThroughLine, which is no body to cache or share.
+    const forwarded = selectRequestHeaders(call.headers, {
+      method: call.method,
+      conditional: ttlSeconds === undefined,
+    });
+    const cacheKey =
+      ttlSeconds === undefined ? undefined : responseCacheKey(resolved.cacheKey, forwarded.headers);
+    const cached = cacheKey ? await this.readCache(cacheKey) : undefined;
+    if (cached && this.now() < cached.freshUntilMs) {
+      metrics.addMetric(MetricName.ProxyCacheHit, MetricUnit.Count, 1);
+      return this.fromCache(cached, 'hit', audit);
+    }
+    /** The last good answer in place of a failure, while its stale-if-error window lasts. */
+    const staleOr = (failure: ProxyAnswer): ProxyAnswer => {
+      if (!cached || this.now() >= cached.staleUntilMs) return failure;
+      metrics.addMetric(MetricName.ProxyCacheStaleServed, MetricUnit.Count, 1);
+      return this.fromCache(cached, 'stale', {
+        ...audit,
+        instead: failure.audit.error ?? failure.statusCode,
+      });
+    };
 
     // 2. The quota: refused here, ThroughLine is not asked and nothing is counted.
     const share = shareOf(call.caller, settings.shares);
@@ -177,13 +212,15 @@ export class ProxyServer {
     audit.callsLast24Hours = decision.callsLast24Hours;
     if (!decision.admit && decision.reason === 'quota_reserve_reached') {
       metrics.addMetric(MetricName.QuotaReserveReached, MetricUnit.Count, 1);
-      return this.refuse(
-        503,
-        ProxyErrorCode.QuotaReserveReached,
-        MESSAGES.reserve,
-        audit,
-        {},
-        decision.retryAfterSeconds,
+      return staleOr(
+        this.refuse(
+          503,
+          ProxyErrorCode.QuotaReserveReached,
+          MESSAGES.reserve,
+          audit,
+          {},
+          decision.retryAfterSeconds,
+        ),
       );
     }
     audit.share = decision.share.dailyCalls;
@@ -209,64 +246,69 @@ export class ProxyServer {
         deadlineMs,
       );
       if (!token.ok) {
-        return this.refuse(
-          503,
-          ProxyErrorCode.TokenUnavailable,
-          MESSAGES.tokenUnavailable,
-          { ...audit, attempts: attempt - 1, reason: token.reason },
-          {},
-          'retryAfterSeconds' in token ? token.retryAfterSeconds : settings.upstreamTimeoutMs / 1000,
+        return staleOr(
+          this.refuse(
+            503,
+            ProxyErrorCode.TokenUnavailable,
+            MESSAGES.tokenUnavailable,
+            { ...audit, attempts: attempt - 1, reason: token.reason },
+            {},
+            'retryAfterSeconds' in token ? token.retryAfterSeconds : settings.upstreamTimeoutMs / 1000,
+          ),
         );
       }
       if (rejected && tokenFingerprint(token.record.accessToken) === rejected) {
         // mint-token kept the rejected token (the gate held ThroughLine back): no replacement to try.
-        return this.refuse(
-          503,
-          ProxyErrorCode.TokenUnavailable,
-          MESSAGES.tokenUnavailable,
-          {
-            ...audit,
-            attempts: attempt - 1,
-            reason: 'token_rejected_not_replaced',
-          },
-          {},
-          60,
+        return staleOr(
+          this.refuse(
+            503,
+            ProxyErrorCode.TokenUnavailable,
+            MESSAGES.tokenUnavailable,
+            {
+              ...audit,
+              attempts: attempt - 1,
+              reason: 'token_rejected_not_replaced',
+            },
+            {},
+            60,
+          ),
         );
       }
       const slot = await this.takeRateSlot(deadlineMs);
       if (!slot) {
         metrics.addMetric(MetricName.ProxyRateLimited, MetricUnit.Count, 1);
-        return this.refuse(
-          503,
-          ProxyErrorCode.RateLimited,
-          MESSAGES.rateLimited,
-          { ...audit, attempts: attempt - 1 },
-          {},
-          1,
+        return staleOr(
+          this.refuse(
+            503,
+            ProxyErrorCode.RateLimited,
+            MESSAGES.rateLimited,
+            { ...audit, attempts: attempt - 1 },
+            {},
+            1,
+          ),
         );
       }
-      await this.deps.ledger.record(call.caller, this.now());
-      const sent = await this.send(
-        resolved.url,
-        call.method,
-        forwarded.headers,
-        body.body,
-        token.record,
-        deadlineMs,
-      );
+      // Sent at once after its slot (a delay here would move the call into a later second), and
+      // counted while it is in flight: the count is written before ThroughLine's answer is used.
+      const [, sent] = await Promise.all([
+        this.deps.ledger.record(call.caller, this.now()),
+        this.send(resolved.url, call.method, forwarded.headers, body.body, token.record, deadlineMs),
+      ]);
       audit.attempts = attempt;
       audit.upstreamLatencyMs = sent.latencyMs;
       if (sent.kind === 'failed') {
         metrics.addMetric(MetricName.UpstreamApiFailed, MetricUnit.Count, 1);
         const timedOut = sent.reason === 'timeout';
-        return this.refuse(
-          timedOut ? 504 : 502,
-          ProxyErrorCode.UpstreamUnavailable,
-          MESSAGES.upstreamUnavailable,
-          {
-            ...audit,
-            reason: sent.reason,
-          },
+        return staleOr(
+          this.refuse(
+            timedOut ? 504 : 502,
+            ProxyErrorCode.UpstreamUnavailable,
+            MESSAGES.upstreamUnavailable,
+            {
+              ...audit,
+              reason: sent.reason,
+            },
+          ),
         );
       }
       if (sent.kind === 'too_large') {
@@ -290,13 +332,75 @@ export class ProxyServer {
       }
       if (sent.status >= 500) metrics.addMetric(MetricName.UpstreamApiFailed, MetricUnit.Count, 1);
       if (sent.status === 429) metrics.addMetric(MetricName.UpstreamApiThrottled, MetricUnit.Count, 1);
-      return {
+      const answer: ProxyAnswer = {
         statusCode: sent.status,
         headers: { ...sent.headers, [CACHE_STATUS_HEADER]: 'miss' satisfies CacheStatus },
         body: sent.body,
         audit: { ...audit, status: sent.status, outcome: 'forwarded', cache: 'miss' },
       };
+      if (sent.status >= 500 || sent.status === 429) return staleOr(answer);
+      if (cacheKey && ttlSeconds !== undefined && sent.status === 200) {
+        await this.storeInCache(cacheKey, sent.headers, sent.body, ttlSeconds);
+      }
+      return answer;
     }
+  }
+
+  private async readCache(key: string): Promise<CachedResponse | undefined> {
+    try {
+      return await this.deps.responseCache?.get(key);
+    } catch (error) {
+      // The cache is an optimisation: unreadable, the call goes to ThroughLine as if it were off.
+      this.deps.logger.warn('Response cache unreadable; asking ThroughLine', {
+        errorName: (error as Error).name,
+      });
+      return undefined;
+    }
+  }
+
+  private async storeInCache(
+    key: string,
+    headers: Record<string, string>,
+    body: string,
+    ttlSeconds: number,
+  ): Promise<void> {
+    const storedAtMs = this.now();
+    const freshUntilMs = storedAtMs + ttlSeconds * 1000;
+    try {
+      const stored = await this.deps.responseCache?.put(key, {
+        status: 200,
+        headers,
+        body,
+        storedAtMs,
+        freshUntilMs,
+        staleUntilMs: freshUntilMs + this.deps.settings.cache.staleIfErrorSeconds * 1000,
+      });
+      if (stored === false)
+        this.deps.metrics.addMetric(MetricName.ProxyCacheStoreSkipped, MetricUnit.Count, 1);
+    } catch (error) {
+      this.deps.logger.warn('Response cache not written; the answer is served anyway', {
+        errorName: (error as Error).name,
+      });
+    }
+  }
+
+  private fromCache(
+    cached: CachedResponse,
+    status: 'hit' | 'stale',
+    audit: Record<string, unknown>,
+  ): ProxyAnswer {
+    const ageSeconds = Math.max(0, Math.floor((this.now() - cached.storedAtMs) / 1000));
+    return {
+      statusCode: cached.status,
+      // Age: RFC 9111 §5.1, seconds since the answer came from ThroughLine.
+      headers: {
+        ...cached.headers,
+        Age: String(ageSeconds),
+        [CACHE_STATUS_HEADER]: status satisfies CacheStatus,
+      },
+      body: cached.body,
+      audit: { ...audit, status: cached.status, outcome: 'cached', cache: status, ageSeconds },
+    };
   }
 
   /** A slot in this second's limit, or in a later second's while the deadline allows waiting for it. */
@@ -406,6 +510,15 @@ async function readLimited(response: Response, limit: number): Promise<string | 
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The cache key: the normalised path and query, and the forwarded headers an answer may vary on. */
+export function responseCacheKey(pathAndQuery: string, forwarded: Readonly<Record<string, string>>): string {
+  return [
+    pathAndQuery,
+    `accept:${forwarded.accept ?? ''}`,
+    `accept-language:${forwarded['accept-language'] ?? ''}`,
+  ].join('\n');
 }
 
 function headerOf(headers: ProxyCall['headers'], name: string): string | undefined {

@@ -52,6 +52,19 @@ export function parseProxySettings(raw: string): ProxySettings {
       'shares must hold defaultDailyCalls and byPrincipalArn/byAccountId maps of positive whole numbers',
     );
   }
+  const cache = s.cache as Record<string, unknown> | undefined;
+  const ttls = cache?.ttlSecondsByPrefix;
+  if (
+    typeof cache !== 'object' ||
+    cache === null ||
+    !Number.isInteger(cache.staleIfErrorSeconds) ||
+    (cache.staleIfErrorSeconds as number) < 0 ||
+    !counts(ttls)
+  ) {
+    problems.push(
+      'cache must hold ttlSecondsByPrefix (positive whole seconds by prefix) and staleIfErrorSeconds',
+    );
+  }
   if (problems.length === 0 && (s.reserveCalls as number) > (s.dailyQuotaCalls as number)) {
     problems.push('reserveCalls must be at most dailyQuotaCalls');
   }

@@ -3,7 +3,7 @@
  * config into environment variables (names and numbers only — never a credential or a token);
  * this module reads them back and fails loudly if a deployment wired them wrong.
  */
-import type { BrokerSettings, ClientAuthentication } from '../../contract/broker-settings';
+import type { BrokerSettings, ClientAuthentication, QuotaSettings } from '../../contract/broker-settings';
 import { EnvVar } from '../../contract/env-vars';
 
 export class SettingsError extends Error {
@@ -80,6 +80,7 @@ export function parseSettings(raw: string): BrokerSettings {
       dailyRequestBudget: num(gate, 'dailyRequestBudget', 'gate'),
       leaseSeconds: num(gate, 'leaseSeconds', 'gate'),
     },
+    ...(root.quota !== undefined ? { quota: quotaOf(obj(root.quota, 'quota'), problems) } : {}),
   };
   if (settings.token.refreshAtFraction <= 0 || settings.token.refreshAtFraction >= 1) {
     problems.push('token.refreshAtFraction must be between 0 and 1');
@@ -88,4 +89,47 @@ export function parseSettings(raw: string): BrokerSettings {
     throw new SettingsError(`${EnvVar.Settings} is invalid (${problems.join('; ')}): redeploy the stack`);
   }
   return settings;
+}
+
+/**
+ * Proxy mode's quota rules (present only with proxy mode on): whole numbers of calls, the reserve
+ * within the quota, shares as maps of whole numbers. Problems are named, keys and values never echoed.
+ */
+function quotaOf(quota: Record<string, unknown>, problems: string[]): QuotaSettings {
+  const whole = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
+  const counts = (v: unknown): v is Record<string, number> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(whole);
+  for (const key of ['dailyQuotaCalls', 'reserveCalls'] as const) {
+    if (!whole(quota[key])) problems.push(`quota.${key} must be a positive whole number`);
+  }
+  if (
+    whole(quota.dailyQuotaCalls) &&
+    whole(quota.reserveCalls) &&
+    quota.reserveCalls > quota.dailyQuotaCalls
+  ) {
+    problems.push('quota.reserveCalls must be at most quota.dailyQuotaCalls');
+  }
+  const shares = quota.shares as Record<string, unknown> | undefined;
+  if (
+    typeof shares !== 'object' ||
+    shares === null ||
+    Array.isArray(shares) ||
+    !whole(shares.defaultDailyCalls) ||
+    !counts(shares.byPrincipalArn) ||
+    !counts(shares.byAccountId)
+  ) {
+    problems.push(
+      'quota.shares must hold defaultDailyCalls and byPrincipalArn/byAccountId maps of positive whole numbers',
+    );
+  }
+  const valid = shares ?? {};
+  return {
+    dailyQuotaCalls: quota.dailyQuotaCalls as number,
+    reserveCalls: quota.reserveCalls as number,
+    shares: {
+      defaultDailyCalls: valid.defaultDailyCalls as number,
+      byPrincipalArn: valid.byPrincipalArn as Record<string, number>,
+      byAccountId: valid.byAccountId as Record<string, number>,
+    },
+  };
 }

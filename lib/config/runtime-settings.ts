@@ -2,6 +2,7 @@ import type {
   BrokerSettings,
   GateSettings,
   ProxySettings,
+  QuotaSettings,
   ServeTokenSettings,
 } from '../../contract/broker-settings';
 import type { StageConfig } from './schema';
@@ -15,13 +16,30 @@ import type { StageConfig } from './schema';
 /** Margin of the gate's lease beyond one token request's timeout (reading the gate, writing the outcome). */
 const LEASE_MARGIN_SECONDS = 5;
 
-/** What mint-token and the rotation function read (lambda/runtime/settings.ts). */
+/**
+ * What mint-token and the rotation function read (lambda/runtime/settings.ts). With proxy mode on,
+ * the quota rules too: mint-token's `usage` action reports the ledger against them.
+ */
 export function brokerSettingsOf(config: StageConfig): BrokerSettings {
   const gate: GateSettings = {
     ...config.gate,
     leaseSeconds: Math.ceil(config.upstream.requestTimeoutMs / 1000) + LEASE_MARGIN_SECONDS,
   };
-  return { upstream: config.upstream, token: config.token, gate };
+  return {
+    upstream: config.upstream,
+    token: config.token,
+    gate,
+    ...(config.proxy.enabled ? { quota: quotaSettingsOf(config.proxy) } : {}),
+  };
+}
+
+/** Proxy mode's daily quota, reserve and shares: what the proxy decides by and mint-token reports against. */
+export function quotaSettingsOf(proxy: StageConfig['proxy']): QuotaSettings {
+  return {
+    dailyQuotaCalls: proxy.dailyQuotaCalls,
+    reserveCalls: reserveCallsOf(proxy),
+    shares: proxy.shares,
+  };
 }
 
 /** What serve-token reads (lambda/serving/serve-token-settings.ts). */
@@ -54,5 +72,9 @@ export function proxySettingsOf(config: StageConfig): ProxySettings {
     dailyQuotaCalls: proxy.dailyQuotaCalls,
     reserveCalls: reserveCallsOf(proxy),
     shares: proxy.shares,
+    cache: {
+      ttlSecondsByPrefix: proxy.cache.enabled ? proxy.cache.ttlSecondsByPrefix : {},
+      staleIfErrorSeconds: proxy.cache.staleIfErrorSeconds,
+    },
   };
 }

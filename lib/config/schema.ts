@@ -191,6 +191,13 @@ const count = (min: number, max: number) =>
     .min(min, { error: `must be at least ${min}` })
     .max(max, { error: `must be at most ${max}` });
 
+/** A percentage above 0, at most 100. */
+const percent = () =>
+  z
+    .number({ error: 'must be a percentage' })
+    .gt(0, { error: 'must be above 0' })
+    .max(100, { error: 'must be at most 100' });
+
 /**
  * Alarm thresholds. Periods are part of the name so a number is never ambiguous; the alarm
  * catalogue (lib/constructs/monitoring/alarm-catalog.ts) says how each one is used.
@@ -240,6 +247,17 @@ export const monitoringThresholdsSchema = z.strictObject({
   lambdaErrorsPer5Minutes: count(1, 1_000_000).default(3),
   /** Throttled invocations of one broker function in 5 minutes (mint-token is throttled by design under bursts). */
   lambdaThrottlesPer5Minutes: count(1, 1_000_000).default(10),
+  /** Proxy mode: calls refused for the caller's daily share in 5 minutes (QuotaShareExhausted, a ticket). */
+  quotaShareRefusalsPer5Minutes: count(1, 1_000_000).default(1),
+  /** Proxy mode: percentage of calls to ThroughLine's API in 15 minutes that failed (5xx, unreachable, timed out). */
+  upstreamApiFailurePercentPer15Minutes: percent().default(25),
+  /** Proxy mode: percentage of calls to ThroughLine's API in 15 minutes that ThroughLine answered 429. */
+  upstreamApiThrottledPercentPer15Minutes: percent().default(10),
+  /**
+   * Proxy mode: calls to ThroughLine's API in 15 minutes below which the two rates above count as 0
+   * (one failure among two calls is not a failure rate). ~1,000 calls a day is ~10 per 15 minutes.
+   */
+  upstreamApiMinCallsPer15Minutes: count(1, 100_000).default(5),
 });
 
 const snsTopicArn = z
@@ -487,15 +505,17 @@ export const proxySchema = z
     /** Timeout of one request to ThroughLine's API. */
     upstreamTimeoutMs: millis(500, 20_000).default(4_000),
     /**
-     * Fleet-wide calls to ThroughLine's API per one-second bucket. ThroughLine allows 30 per second;
-     * any one-second window spans at most two buckets, so the default 15 keeps every window at or below 30.
+     * Fleet-wide calls to ThroughLine's API per one-second bucket. ThroughLine allows 30 per second.
+     * Calls are counted by the second they are sent in and may arrive up to a moment later, so a
+     * one-second window at ThroughLine can hold calls of three buckets: the default 10 keeps every
+     * window at or below 30 while no call takes a second longer than another to arrive.
      */
     maxRequestsPerSecond: z
       .number({ error: 'must be a number of calls per second' })
       .int({ error: 'must be a whole number' })
       .min(1, { error: 'must be at least 1' })
       .max(30, { error: "must be at most 30, ThroughLine's own limit" })
-      .default(15),
+      .default(10),
     /** ThroughLine's daily quota for the whole customer (all its applications), in a rolling 24 hours. */
     dailyQuotaCalls: count(1, 1_000_000).default(1_000),
     /** At this percentage of the daily quota only cached answers are served and on-call is paged. */
@@ -504,6 +524,26 @@ export const proxySchema = z
       .gt(0, { error: 'must be above 0' })
       .max(100, { error: 'must be at most 100' })
       .default(95),
+    /**
+     * The shared response cache of GET answers, OFF by default: ThroughLine's terms on caching are not
+     * public, so the customer must check its agreement before turning it on (docs/throughline-api.md).
+     */
+    cache: z
+      .strictObject({
+        enabled: z.boolean({ error: 'must be true or false' }).default(false),
+        /** Seconds a 200 GET answer below each route prefix is served from the cache. Unlisted prefixes are not cached. */
+        ttlSecondsByPrefix: z
+          .record(
+            z.string().regex(/^(\/[A-Za-z0-9_-]{1,64}){1,8}$/, {
+              error: 'must be a route prefix such as /v2/countries',
+            }),
+            seconds(1, 7 * 86_400),
+          )
+          .default({ '/v2/countries': 86_400, '/v2/topics': 86_400, '/v2/helplines': 3_600 }),
+        /** How long past its TTL the last good answer may be served (marked stale) when ThroughLine fails or the reserve is reached. */
+        staleIfErrorSeconds: seconds(0, 7 * 86_400).default(86_400),
+      })
+      .prefault({}),
     shares: z
       .strictObject({
         /** Calls in a rolling 24 hours for each principal without a share of its own or of its account. */
@@ -526,6 +566,16 @@ export const proxySchema = z
           code: 'custom',
           path: ['shares'],
           message: `the share of ${name} (${share}) is more than the whole daily quota (${proxy.dailyQuotaCalls}): lower it`,
+        });
+      }
+    }
+    for (const prefix of proxy.cache.enabled ? Object.keys(proxy.cache.ttlSecondsByPrefix) : []) {
+      if (!proxy.routes.some((r) => r.prefix === prefix && r.methods.includes('GET'))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cache', 'ttlSecondsByPrefix', prefix],
+          message:
+            'is not the prefix of a GET route in proxy.routes: only GET answers of configured routes are cached',
         });
       }
     }

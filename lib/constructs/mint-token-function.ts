@@ -66,6 +66,8 @@ export class MintTokenFunction extends Construct {
     });
     props.credentialStore.grantRead(this.handler.role, this.handler.function);
     props.tokenCache.grantTokenAccess(this.handler.role, 'readWrite');
+    // Proxy mode: operators' `usage` report reads the quota ledger (one BatchGetItem, no writes).
+    if (config.proxy.enabled) props.tokenCache.grantQuotaLedgerRead(this.handler.role);
 
     this.operatorAlias = new lambda.Alias(this, 'OperatorAlias', {
       aliasName: OPERATOR_ALIAS,

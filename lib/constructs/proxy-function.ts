@@ -57,7 +57,7 @@ export class ProxyFunction extends Construct {
       },
     });
     props.tokenCache.grantTokenAccess(this.handler.role, 'read');
-    props.tokenCache.grantQuotaLedger(this.handler.role);
+    props.tokenCache.grantQuotaLedger(this.handler.role, { responseCache: config.proxy.cache.enabled });
     props.mintToken.grantServingInvoke(this.handler.role, 'InvokeMintToken');
 
     Validations.of(this.handler.function.node.defaultChild as CfnFunction).acknowledge({

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import {
   CACHE_KEY_ATTRIBUTE,
   RATE_KEY_PREFIX,
+  RESPONSE_KEY_PREFIX,
   TTL_ATTRIBUTE,
   UPSTREAM_GATE_KEY,
   USAGE_KEY_PREFIX,
@@ -129,9 +130,21 @@ export class TokenCacheTable extends Construct {
    * fences the writes off the cached token and the gate: `ForAllValues:StringLike`, so every key
    * the request touches must match ("Using IAM policy conditions for fine-grained access control",
    * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
-   * Call it for a role that has token access already (it is then on the table's resource policy).
+   * With `responseCache`, also PutItem on `response#*` keys (the shared response cache; it reads
+   * them with the GetItem token access gives). Call it for a role that has token access already
+   * (it is then on the table's resource policy).
    */
-  grantQuotaLedger(role: iam.IRole): void {
+  grantQuotaLedger(role: iam.IRole, options: { readonly responseCache?: boolean } = {}): void {
+    if (options.responseCache) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'StoreCachedResponses',
+          actions: ['dynamodb:PutItem'],
+          resources: [this.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RESPONSE_KEY_PREFIX}*`] } },
+        }),
+      );
+    }
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'CountQuotaLedgerAndRateSlots',
@@ -147,6 +160,27 @@ export class TokenCacheTable extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadQuotaLedger',
+        actions: ['dynamodb:BatchGetItem'],
+        resources: [this.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': {
+            'dynamodb:LeadingKeys': [`${USAGE_KEY_PREFIX}*`, UPSTREAM_GATE_KEY],
+          },
+        },
+      }),
+    );
+  }
+
+  /**
+   * Read the quota ledger with the gate's item, nothing else: BatchGetItem only, every key `usage#*`
+   * or `upstream-gate` (`ForAllValues:StringLike` on `dynamodb:LeadingKeys`, as in
+   * `grantQuotaLedger`). For mint-token's operator report of the ledger (`usage`), which never counts
+   * in it. Call it for a role that has token access already (it is then on the table's resource policy).
+   */
+  grantQuotaLedgerRead(role: iam.IRole): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadQuotaLedgerForUsage',
         actions: ['dynamodb:BatchGetItem'],
         resources: [this.table.tableArn],
         conditions: {

@@ -218,6 +218,40 @@ describe('mint-token function', () => {
     });
   });
 
+  it("proxy mode: carries the proxy's quota rules and may read the quota ledger (BatchGetItem, ledger and gate keys only); without it neither", () => {
+    const functions = (t: Template) => Object.entries(t.findResources('AWS::Lambda::Function'));
+    const settingsOf = (t: Template, prefix: string, name: string) =>
+      JSON.parse(
+        functions(t).find(([id]) => id.startsWith(prefix))?.[1].Properties.Environment.Variables[name],
+      );
+    const ledgerRead = (t: Template) =>
+      Object.entries(t.findResources('AWS::IAM::Policy')).flatMap(([id, p]) =>
+        (p.Properties.PolicyDocument.Statement as { Sid?: string }[])
+          .filter((st) => st.Sid === 'ReadQuotaLedgerForUsage')
+          .map((st) => ({ id, st })),
+      );
+
+    const proxy = settingsOf(template, 'Proxy', EnvVar.ProxySettings);
+    expect(settingsOf(template, 'MintToken', EnvVar.Settings).quota).toEqual({
+      dailyQuotaCalls: proxy.dailyQuotaCalls,
+      reserveCalls: proxy.reserveCalls,
+      shares: proxy.shares,
+    });
+    const grants = ledgerRead(template);
+    expect(grants.map((g) => g.id)).toEqual([expect.stringMatching(/^MintToken/)]);
+    expect(grants[0]?.st).toMatchObject({
+      Effect: 'Allow',
+      Action: 'dynamodb:BatchGetItem',
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['usage#*', 'upstream-gate'] } },
+    });
+
+    const off = synthBrokerForAssertions('foundation-proxy-off', {
+      stage: { proxy: { enabled: false } },
+    }).template;
+    expect(settingsOf(off, 'MintToken', EnvVar.Settings)).not.toHaveProperty('quota');
+    expect(ledgerRead(off)).toEqual([]);
+  });
+
   it('logs to its own KMS-encrypted log group with retention', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', {
       KmsKeyId: Match.anyValue(),

@@ -219,7 +219,10 @@ describe('API alarms', () => {
         Namespace: 'AWS/ApiGateway',
         MetricName: 'Count',
         Dimensions: [
+          // GET /token's detailed metrics, not the whole stage: proxy mode's route is not token traffic.
           { Name: 'ApiName', Value: 'broker-fixture-api' },
+          { Name: 'Method', Value: 'GET' },
+          { Name: 'Resource', Value: '/token' },
           { Name: 'Stage', Value: { Ref: expect.stringMatching(/^TokenApiDeploymentStagev1/) } },
         ],
       },

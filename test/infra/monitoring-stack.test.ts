@@ -190,7 +190,7 @@ describe('alarms of the deployed stack', () => {
       expect(spec, name).toBeDefined();
       const description = alarm.AlarmDescription as string;
       expect(description.startsWith(`[${spec?.severity.toUpperCase()}] ${spec?.summary}`)).toBe(true);
-      expect(description).toMatch(/Condition: .+ in \d of \d period\(s\) of /);
+      expect(description).toMatch(/Condition: .+ in \d+ of \d+ period\(s\) of /);
       expect(description).toContain(`Runbook: docs/runbooks/${spec?.runbook}.md`);
       expect(description.length).toBeLessThanOrEqual(1024);
     }

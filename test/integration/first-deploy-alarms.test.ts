@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ALARM_CATALOG } from '../../lib/constructs/monitoring/alarm-catalog';
 import { AlarmEvaluator, type AlarmState, type Datapoint } from '../kit/builders/alarm-evaluator';
 import { resolveCfn } from '../kit/builders/cfn-resolve';
 import { emfDatapoints } from '../kit/builders/emf';
@@ -95,6 +96,20 @@ describe('first deploy: the alarms over an hour of scheduled refreshes without c
     // on that transition too. No alarm goes back and forth.
     const others = notifications.filter((n) => !n.alarmName.endsWith(' NotConfigured'));
     expect(others.filter((n) => !(n.from === 'INSUFFICIENT_DATA' && n.state === 'OK'))).toEqual([]);
+
+    // Proxy mode's alarms (proxy.enabled is the default) are in this hour too: the two refusal counts
+    // are evaluated and only ever say OK; the two rates are metric math, checked below.
+    const proxyIds = ALARM_CATALOG.filter((s) => s.scope === 'proxy').map((s) => s.id);
+    const isProxy = (name: string) => proxyIds.some((id) => name.endsWith(` ${id}`));
+    expect(proxyIds).toHaveLength(4);
+    expect(evaluator.evaluatedNames.filter(isProxy).map((n) => n.split(' ').at(-1))).toEqual(
+      expect.arrayContaining(['QuotaReserveReached', 'QuotaShareExhausted']),
+    );
+    expect(evaluator.unevaluated.filter(isProxy).map((n) => n.split(' ').at(-1))).toEqual(
+      expect.arrayContaining(['ThroughLineApiFailures', 'ThroughLineApiThrottled']),
+    );
+    const proxyNotifications = notifications.filter((n) => isProxy(n.alarmName));
+    expect(proxyNotifications.map((n) => n.state)).toEqual(['OK', 'OK']);
 
     // The alarms the evaluator does not model (anomaly bands, math expressions) cannot alarm on no data.
     for (const name of evaluator.unevaluated) {

@@ -521,7 +521,9 @@ describe('mint-token (bundled) — credentials problems', () => {
 
     const result = only(outcome);
     expect(!result.ok && result.error.name).toBe('MintTokenRequestError');
-    expect(!result.ok && result.error.message).toMatch(/"action" must be ensure, refresh, flush or describe/);
+    expect(!result.ok && result.error.message).toMatch(
+      /"action" must be ensure, refresh, flush, describe or usage/,
+    );
     expect(server.requests).toHaveLength(0);
   });
 });

@@ -109,11 +109,12 @@ describe('parseMintTokenRequest', () => {
     expect(() => parseMintTokenRequest('flush', 'operator', limits)).toThrow(MintTokenRequestError);
   });
 
-  it('refuses force, flush and gate overrides at the serving entry point', () => {
+  it('refuses force, flush, gate overrides and the usage report at the serving entry point', () => {
     for (const payload of [
       { action: 'ensure', force: true },
       { action: 'flush' },
       { action: 'ensure', overrideReason: 'outage over' },
+      { action: 'usage' },
     ]) {
       expect(() => parseMintTokenRequest(payload, 'serving', limits), JSON.stringify(payload)).toThrow(
         /for operators: invoke the operator alias/,
@@ -192,6 +193,47 @@ describe('parseSettings', () => {
     expect(() => parseSettings(JSON.stringify({ upstream: {}, token: {} }))).toThrow(
       /upstream\.requestTimeoutMs must be a non-negative number/,
     );
+  });
+
+  const quota = {
+    dailyQuotaCalls: 1_000,
+    reserveCalls: 950,
+    shares: {
+      defaultDailyCalls: 250,
+      byPrincipalArn: { 'arn:aws:iam::111111111111:role/web': 100 },
+      byAccountId: { '222222222222': 300 },
+    },
+  };
+
+  it("reads proxy mode's quota rules when present, and none without proxy mode", () => {
+    expect(parseSettings(JSON.stringify({ ...valid, quota })).quota).toEqual(quota);
+    expect(parseSettings(JSON.stringify(valid))).not.toHaveProperty('quota');
+  });
+
+  it('names every problem of the quota rules without echoing a key or a value', () => {
+    let message = '';
+    try {
+      parseSettings(
+        JSON.stringify({
+          ...valid,
+          quota: {
+            dailyQuotaCalls: 1.5,
+            reserveCalls: 0,
+            shares: { defaultDailyCalls: 250, byPrincipalArn: { 'arn:aws:iam::333333333333:role/x': -7 } },
+          },
+        }),
+      );
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/quota\.dailyQuotaCalls must be a positive whole number/);
+    expect(message).toMatch(/quota\.reserveCalls must be a positive whole number/);
+    expect(message).toMatch(/quota\.shares must hold defaultDailyCalls and byPrincipalArn\/byAccountId maps/);
+    expect(message).not.toMatch(/333333333333|-7|1\.5/);
+    expect(() =>
+      parseSettings(JSON.stringify({ ...valid, quota: { ...quota, reserveCalls: 1_001 } })),
+    ).toThrow(/quota\.reserveCalls must be at most quota\.dailyQuotaCalls/);
+    expect(() => parseSettings(JSON.stringify({ ...valid, quota: [] }))).toThrow(/quota must be an object/);
   });
 });
 

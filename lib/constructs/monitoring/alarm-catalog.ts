@@ -7,6 +7,7 @@ import type {
   DeliveryFailureMetrics,
   InsightRuleMetrics,
   LambdaMetrics,
+  ProxyMetrics,
   RefreshWorkflowMetrics,
 } from './metric-factory';
 import { Runbook, type RunbookName } from './runbooks';
@@ -36,6 +37,8 @@ export interface AlarmScopes {
     readonly broker: BrokerMetrics;
     readonly refreshWindow: Duration;
   };
+  /** When proxy mode's function (proxy-throughline) is monitored: only with `proxy.enabled`. */
+  readonly proxy: { readonly proxy: ProxyMetrics };
   /** Once per broker function. */
   readonly function: { readonly fn: LambdaMetrics };
 }
@@ -413,6 +416,81 @@ export const ALARM_CATALOG: readonly AlarmSpec[] = [
     condition: { kind: 'threshold', comparison: AT_LEAST, threshold: () => 1 },
     evaluationPeriods: 1,
     missingData: { treat: cloudwatch.TreatMissingData.NOT_BREACHING, why: NO_EVENTS_IS_FINE },
+  },
+  {
+    scope: 'proxy',
+    id: 'QuotaReserveReached',
+    severity: 'page',
+    summary:
+      "The organisation's rolling 24-hour use of ThroughLine's daily quota is at the reserve (proxy.reservePercent): the proxy refuses every call it cannot answer from the response cache (503 quota_reserve_reached), for every caller.",
+    runbook: Runbook.QuotaReserveReached,
+    metric: ({ proxy }) => proxy.quotaReserveReached(),
+    condition: { kind: 'threshold', comparison: AT_LEAST, threshold: () => 1 },
+    // Pages at the first refusal, and stays in ALARM until 15 minutes pass without one: refusals
+    // come only with calls, and a quiet 5 minutes at the reserve is not the all-clear.
+    evaluationPeriods: 3,
+    datapointsToAlarm: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'The metric is only published when a call is refused at the reserve, so a period without data had no such refusal (no calls, or the window freed up).',
+    },
+  },
+  {
+    scope: 'proxy',
+    id: 'QuotaShareExhausted',
+    severity: 'ticket',
+    summary:
+      'A caller of the proxy used its daily share of the ThroughLine quota and was refused (429 quota_share_exhausted) until its rolling 24-hour window frees up. Other callers are unaffected.',
+    runbook: Runbook.QuotaShareExhausted,
+    metric: ({ proxy }) => proxy.quotaShareExhausted(),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.quotaShareRefusalsPer5Minutes,
+    },
+    // One ticket for a caller held at its share for hours, not one per retry: in ALARM from the first
+    // refusal until an hour passes without one.
+    evaluationPeriods: 12,
+    datapointsToAlarm: 1,
+    missingData: { treat: cloudwatch.TreatMissingData.NOT_BREACHING, why: NO_EVENTS_IS_FINE },
+  },
+  {
+    scope: 'proxy',
+    id: 'ThroughLineApiFailures',
+    severity: 'ticket',
+    summary:
+      "Calls the proxy sent to ThroughLine's API failed (5xx, unreachable or timed out) at a rate above the threshold: ThroughLine is degraded or down, and proxy callers get its 5xx or 502/504 upstream_unavailable.",
+    runbook: Runbook.ThroughLineApiFailures,
+    metric: ({ proxy }, c) => proxy.upstreamApiFailurePercent(c.thresholds.upstreamApiMinCallsPer15Minutes),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.upstreamApiFailurePercentPer15Minutes,
+    },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'UpstreamApiCall is only published when the proxy calls ThroughLine, so the rate has no value in a period without calls: nothing was sent, nothing failed.',
+    },
+  },
+  {
+    scope: 'proxy',
+    id: 'ThroughLineApiThrottled',
+    severity: 'ticket',
+    summary:
+      "ThroughLine's API answered 429 to a share of the proxy's calls above the threshold. The broker keeps below ThroughLine's per-second limit and its daily quota, so the quota is being spent elsewhere (token-mode consumers or other applications calling ThroughLine directly) or ThroughLine counts differently.",
+    runbook: Runbook.ThroughLineApiThrottled,
+    metric: ({ proxy }, c) => proxy.upstreamApiThrottledPercent(c.thresholds.upstreamApiMinCallsPer15Minutes),
+    condition: {
+      kind: 'threshold',
+      comparison: AT_LEAST,
+      threshold: (c) => c.thresholds.upstreamApiThrottledPercentPer15Minutes,
+    },
+    evaluationPeriods: 1,
+    missingData: {
+      treat: cloudwatch.TreatMissingData.NOT_BREACHING,
+      why: 'UpstreamApiCall is only published when the proxy calls ThroughLine, so the rate has no value in a period without calls: nothing was sent, nothing was refused.',
+    },
   },
   {
     scope: 'function',

@@ -17,6 +17,13 @@ export interface BrokerDashboardProps {
     readonly forbiddenRuleName: string;
   };
   readonly refreshWorkflow?: AlarmScopes['refreshWorkflow'];
+  /** Proxy mode, when its function exists. */
+  readonly proxy?: AlarmScopes['proxy'] & {
+    readonly consumersRuleName: string;
+    readonly shareRefusedRuleName: string;
+    /** The rate alarms' minimum calls (monitoring.thresholds.upstreamApiMinCallsPer15Minutes). */
+    readonly upstreamApiMinCalls: number;
+  };
 }
 
 const HALF = 12;
@@ -26,14 +33,15 @@ const HEIGHT = 6;
 
 /**
  * The one dashboard on-call opens: alarm status first, then token requests and outcomes, mints and
- * failures, token expiry and budgets, top callers, API latency and errors, function health.
+ * failures, token expiry and budgets, top callers, API latency and errors, proxy mode (calls and
+ * quota, refusals, ThroughLine's errors and latency, the response cache, top consumers), function health.
  */
 export class BrokerDashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: BrokerDashboardProps) {
     super(scope, id);
-    const { broker, api, refreshWorkflow } = props;
+    const { broker, api, refreshWorkflow, proxy } = props;
     const graph = (
       title: string,
       left: cloudwatch.IMetric[],
@@ -137,6 +145,66 @@ export class BrokerDashboard extends Construct {
         graph('Token API latency (ms)', [api.api.latencyP50(), api.api.latencyP99()], {
           leftAnnotations: thresholdOf('ApiLatencyP99'),
           leftYAxis: { min: 0 },
+        }),
+      );
+    }
+
+    if (proxy) {
+      const p = proxy.proxy;
+      this.dashboard.addWidgets(
+        new cloudwatch.TextWidget({
+          markdown:
+            "## Proxy mode\nCalls to ThroughLine's API through the broker (`/throughline/…`): the quota they spend, who spends it, and what the broker refused.",
+          width: 24,
+          height: 2,
+        }),
+      );
+      this.dashboard.addWidgets(
+        graph('ThroughLine API calls and daily quota used', [p.upstreamApiCalls(), p.proxyRequests()], {
+          right: [p.quotaUsedPercent()],
+          leftYAxis: { min: 0, label: 'calls' },
+          rightYAxis: { min: 0, max: 100, label: '%' },
+        }),
+        graph(
+          'Proxy refusals by kind',
+          [p.quotaShareExhausted(), p.quotaReserveReached(), p.proxyRateLimited(), p.proxyRequestRefused()],
+          { leftYAxis: { min: 0 } },
+        ),
+        graph(
+          'ThroughLine API failures and 429s (% of calls)',
+          [
+            p.upstreamApiFailurePercent(proxy.upstreamApiMinCalls),
+            p.upstreamApiThrottledPercent(proxy.upstreamApiMinCalls),
+          ],
+          {
+            right: [p.upstreamApiTokenRejected()],
+            leftAnnotations: [
+              ...thresholdOf('ThroughLineApiFailures'),
+              ...thresholdOf('ThroughLineApiThrottled', cloudwatch.Color.ORANGE),
+            ],
+            leftYAxis: { min: 0, max: 100, label: '%' },
+            rightYAxis: { min: 0, label: '401s' },
+          },
+        ),
+      );
+      this.dashboard.addWidgets(
+        new ContributorInsightsWidget({
+          title: 'Top consumers of ThroughLine calls',
+          ruleName: proxy.consumersRuleName,
+          width: QUARTER,
+        }),
+        new ContributorInsightsWidget({
+          title: 'Refused for their daily share, by caller',
+          ruleName: proxy.shareRefusedRuleName,
+          width: QUARTER,
+        }),
+        graph('ThroughLine API latency (ms)', [p.upstreamApiLatencyP50(), p.upstreamApiLatencyP99()], {
+          leftYAxis: { min: 0 },
+          width: QUARTER,
+        }),
+        graph('Response cache', [p.cacheHits(), p.cacheStaleServed(), p.cacheStoreSkipped()], {
+          leftYAxis: { min: 0 },
+          width: QUARTER,
         }),
       );
     }

@@ -27,8 +27,10 @@ import {
   insightRuleMetrics,
   type LambdaMetrics,
   lambdaMetrics,
+  proxyMetrics,
   refreshWorkflowMetrics,
 } from './metric-factory';
+import { ProxyInsightRules } from './proxy-insight-rules';
 import { runbookLink } from './runbooks';
 import { SecretAuditRules } from './secret-audit-rules';
 
@@ -52,7 +54,12 @@ export interface BrokerMonitoringProps {
   readonly serviceName: string;
   readonly onCall: OnCallTopic;
   readonly credentialStore: CredentialStore;
-  /** Broker functions by role name (e.g. `{ MintToken: ..., ServeToken: ... }`): errors and throttles alarms each. */
+  /**
+   * Broker functions by role name (e.g. `{ MintToken: ..., ServeToken: ... }`): errors and throttles
+   * alarms each. The one under PROXY_FUNCTION_ROLE (`ProxyThroughLine`, proxy mode) also brings proxy
+   * mode's alarms, Contributor Insights rules on its audit lines and dashboard widgets; without it
+   * (`proxy.enabled` false) none of them exist.
+   */
   readonly functions: Readonly<Record<string, BrokerFunction>>;
   /** @default no API alarms, Contributor Insights rules or API widgets */
   readonly api?: MonitoredApi;
@@ -62,16 +69,22 @@ export interface BrokerMonitoringProps {
 
 const FUNCTION_ROLE_NAME = /^[A-Z][A-Za-z0-9]{0,39}$/;
 
+/** The role name of proxy mode's function (proxy-throughline) in `functions`. */
+export const PROXY_FUNCTION_ROLE = 'ProxyThroughLine';
+
 /**
  * Everything on-call needs for one broker: the alarms of the catalogue (alarm and OK actions to the
- * on-call topic), Contributor Insights rules on the API's callers, EventBridge rules on the
- * credentials secret, and one dashboard. Parts whose resources are not passed are left out.
+ * on-call topic), Contributor Insights rules on the API's callers and on proxy mode's audit lines,
+ * EventBridge rules on the credentials secret, and one dashboard. Parts whose resources are not
+ * passed are left out.
  */
 export class BrokerMonitoring extends Construct {
   /** Alarms by id (catalogue id, suffixed with the function role for per-function alarms). */
   readonly alarms: Readonly<Record<string, cloudwatch.AlarmBase>>;
   readonly dashboard: cloudwatch.Dashboard;
   readonly callerInsights?: CallerInsightRules;
+  /** Only with proxy mode's function. */
+  readonly proxyInsights?: ProxyInsightRules;
   readonly secretAudit: SecretAuditRules;
 
   constructor(scope: Construct, id: string, props: BrokerMonitoringProps) {
@@ -108,6 +121,14 @@ export class BrokerMonitoring extends Construct {
         broker,
         refreshWindow: refreshWindow(props.refreshWorkflow.scheduleInterval),
       };
+    }
+    const proxyFunction = props.functions[PROXY_FUNCTION_ROLE];
+    if (proxyFunction) {
+      this.proxyInsights = new ProxyInsightRules(this, 'ProxyInsights', {
+        serviceName,
+        logGroup: proxyFunction.logGroup,
+      });
+      scopes.proxy = { proxy: proxyMetrics(serviceName) };
     }
     const functionMetrics: Record<string, LambdaMetrics> = Object.fromEntries(
       Object.entries(props.functions).map(([name, fn]) => [
@@ -173,6 +194,16 @@ export class BrokerMonitoring extends Construct {
           }
         : {}),
       ...(scopes.refreshWorkflow ? { refreshWorkflow: scopes.refreshWorkflow } : {}),
+      ...(scopes.proxy && this.proxyInsights
+        ? {
+            proxy: {
+              ...scopes.proxy,
+              consumersRuleName: this.proxyInsights.consumers.attrRuleName,
+              shareRefusedRuleName: this.proxyInsights.shareRefused.attrRuleName,
+              upstreamApiMinCalls: config.thresholds.upstreamApiMinCallsPer15Minutes,
+            },
+          }
+        : {}),
     }).dashboard;
   }
 

@@ -34,8 +34,13 @@ export interface InsightRuleBody {
   readonly Schema: { readonly Name: 'CloudWatchLogRule'; readonly Version: 1 };
   readonly LogGroupNames: readonly string[];
   readonly LogFormat: 'JSON';
-  readonly Contribution: { readonly Keys: readonly string[]; readonly Filters: readonly InsightRuleFilter[] };
-  readonly AggregateOn: 'Count';
+  readonly Contribution: {
+    readonly Keys: readonly string[];
+    /** With AggregateOn Sum: the numeric field summed per contributor. */
+    readonly ValueOf?: string;
+    readonly Filters: readonly InsightRuleFilter[];
+  };
+  readonly AggregateOn: 'Count' | 'Sum';
 }
 
 export interface CallerRuleDefinition {

@@ -6,6 +6,7 @@ import {
   REASON_DIMENSION,
   SERVICE_DIMENSION,
 } from '../../../contract/metric-names';
+import { TOKEN_PATH } from '../token-api-resource-policy';
 
 /**
  * Every metric the broker's alarms and dashboard read, built in one place from the names the
@@ -123,13 +124,122 @@ export function brokerMetrics(serviceName: string) {
 }
 export type BrokerMetrics = ReturnType<typeof brokerMetrics>;
 
-/** AWS/ApiGateway metrics of one REST API stage. */
+/** The period of the ThroughLine API rate alarms: long enough to hold a few calls at ~1,000 calls a day. */
+export const UPSTREAM_API_RATE_PERIOD = Duration.minutes(15);
+
+/**
+ * Metrics proxy-throughline emits (proxy mode): calls to ThroughLine's API, the quota ledger's view
+ * of the day, the broker's own refusals and the response cache. Same namespace and `service`
+ * dimension as the other broker metrics.
+ */
+export function proxyMetrics(serviceName: string) {
+  const metric = (metricName: MetricName, statistic: string, period: Duration, label: string) =>
+    new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName,
+      dimensionsMap: { [SERVICE_DIMENSION]: serviceName },
+      statistic,
+      period,
+      label,
+    });
+  const sum =
+    (metricName: MetricName, label: string) =>
+    (period = STANDARD_PERIOD) =>
+      metric(metricName, cloudwatch.Stats.SUM, period, label);
+  const upstreamApiCalls = sum(MetricName.UpstreamApiCall, 'Calls to the ThroughLine API');
+  const upstreamApiFailed = sum(MetricName.UpstreamApiFailed, 'ThroughLine API 5xx or unreachable');
+  const upstreamApiThrottled = sum(MetricName.UpstreamApiThrottled, 'ThroughLine API 429');
+  /**
+   * `part` as a percentage of the calls to ThroughLine's API in the period; 0 while fewer than
+   * `minCalls` were made (one failure among two calls is not a failure rate). `id` names `part` in
+   * the expression (unique on a graph that draws several of these).
+   */
+  const shareOfCalls = (
+    id: string,
+    part: cloudwatch.IMetric,
+    minCalls: number,
+    label: string,
+    period: Duration,
+  ) =>
+    new cloudwatch.MathExpression({
+      expression: `IF(calls >= ${minCalls}, 100 * FILL(${id}, 0) / calls, 0)`,
+      usingMetrics: { calls: upstreamApiCalls(period), [id]: part },
+      label,
+      period,
+    });
+  return {
+    proxyRequests: sum(MetricName.ProxyRequest, 'Proxy requests'),
+    upstreamApiCalls,
+    upstreamApiFailed,
+    upstreamApiThrottled,
+    upstreamApiTokenRejected: sum(
+      MetricName.UpstreamApiTokenRejected,
+      'ThroughLine API 401 (token rejected)',
+    ),
+    /** UpstreamApiFailed ÷ UpstreamApiCall in percent, once at least `minCalls` calls were made. */
+    upstreamApiFailurePercent: (minCalls: number, period = UPSTREAM_API_RATE_PERIOD) =>
+      shareOfCalls(
+        'failed',
+        upstreamApiFailed(period),
+        minCalls,
+        'ThroughLine API calls failed: 5xx, unreachable, timed out (%)',
+        period,
+      ),
+    /** UpstreamApiThrottled ÷ UpstreamApiCall in percent, once at least `minCalls` calls were made. */
+    upstreamApiThrottledPercent: (minCalls: number, period = UPSTREAM_API_RATE_PERIOD) =>
+      shareOfCalls(
+        'throttled',
+        upstreamApiThrottled(period),
+        minCalls,
+        'ThroughLine API calls answered 429 (%)',
+        period,
+      ),
+    upstreamApiLatencyP50: (period = STANDARD_PERIOD) =>
+      metric(MetricName.UpstreamApiLatency, cloudwatch.Stats.p(50), period, 'ThroughLine API p50 (ms)'),
+    upstreamApiLatencyP99: (period = STANDARD_PERIOD) =>
+      metric(MetricName.UpstreamApiLatency, cloudwatch.Stats.p(99), period, 'ThroughLine API p99 (ms)'),
+    quotaShareExhausted: sum(MetricName.QuotaShareExhausted, 'Refused: caller over its daily share'),
+    quotaReserveReached: sum(MetricName.QuotaReserveReached, 'Refused: quota at the reserve'),
+    proxyRateLimited: sum(MetricName.ProxyRateLimited, 'Refused: per-second limit full'),
+    proxyRequestRefused: sum(
+      MetricName.ProxyRequestRefused,
+      "Refused: the proxy's rules (path, method, body)",
+    ),
+    quotaCallsLast24Hours: (period = STANDARD_PERIOD) =>
+      metric(
+        MetricName.QuotaCallsLast24Hours,
+        cloudwatch.Stats.MAXIMUM,
+        period,
+        'Calls to ThroughLine in the rolling 24 h (ledger, max)',
+      ),
+    quotaUsedPercent: (period = STANDARD_PERIOD) =>
+      metric(MetricName.QuotaUsedPercent, cloudwatch.Stats.MAXIMUM, period, 'Daily quota used (%, max)'),
+    cacheHits: sum(MetricName.ProxyCacheHit, 'Answered from the response cache'),
+    cacheStaleServed: sum(MetricName.ProxyCacheStaleServed, 'Stale answers served (stale-if-error)'),
+    cacheStoreSkipped: sum(MetricName.ProxyCacheStoreSkipped, 'Answers too large to cache'),
+  };
+}
+export type ProxyMetrics = ReturnType<typeof proxyMetrics>;
+
+/**
+ * AWS/ApiGateway metrics of `GET /token` alone: the stage's detailed metrics (on: `metricsEnabled`)
+ * by method — "ApiName, Method, Resource, Stage: Filters API Gateway metrics for an API method of
+ * the specified API, stage, resource, and method" (API Gateway Developer Guide, "Amazon API Gateway
+ * dimensions and metrics"). Not the whole stage: proxy mode's route passes ThroughLine's own 5xx
+ * and latency through, which must not page as "callers cannot get tokens" (proxy mode has its own
+ * alarms on ThroughLine's API).
+ */
 export function apiMetrics(api: { readonly apiName: string; readonly stageName: string }) {
   const metric = (metricName: string, statistic: string, label: string, period = STANDARD_PERIOD) =>
     new cloudwatch.Metric({
       namespace: 'AWS/ApiGateway',
       metricName,
-      dimensionsMap: { ApiName: api.apiName, Stage: api.stageName },
+      dimensionsMap: {
+        ApiName: api.apiName,
+        Method: 'GET',
+        Resource: `/${TOKEN_PATH}`,
+        Stage: api.stageName,
+      },
       statistic,
       period,
       label,

@@ -27,6 +27,10 @@ export const Runbook = {
   UnexpectedSecretRead: 'unexpected-secret-read',
   CredentialReaderChanged: 'credential-reader-changed',
   RotationFailed: 'rotation-failed',
+  QuotaReserveReached: 'quota-reserve-reached',
+  QuotaShareExhausted: 'quota-share-exhausted',
+  ThroughLineApiFailures: 'throughline-api-failures',
+  ThroughLineApiThrottled: 'throughline-api-throttled',
   /** Written with the rotation work: the breach response (rotate, flush, report). */
   CredentialsCompromised: 'credentials-compromised',
 } as const;

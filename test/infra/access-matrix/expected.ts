@@ -45,7 +45,7 @@ export const DEFAULT_STAGE: Cells = {
     tableUpdateItem: 'Deny',
     tableCountUsage: 'Deny',
     tableTakeRateSlot: 'Deny',
-    tableReadLedger: 'Deny',
+    tableReadLedger: 'Allow', // ReadQuotaLedgerForUsage (proxy mode): the operators' `usage` report
     tablePutGate: 'Allow',
     tableUpdateGate: 'Deny',
     tableScan: 'Deny',
@@ -73,7 +73,7 @@ export const DEFAULT_STAGE: Cells = {
     tableUpdateItem: 'Deny',
     tableCountUsage: 'Deny',
     tableTakeRateSlot: 'Deny',
-    tableReadLedger: 'Deny',
+    tableReadLedger: 'Allow',
     tablePutGate: 'Allow',
     tableUpdateGate: 'Deny',
     tableScan: 'Deny',
