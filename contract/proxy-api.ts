@@ -86,5 +86,5 @@ export interface ProxyErrorBody {
 export const CACHE_STATUS_HEADER = 'X-Broker-Cache';
 export type CacheStatus = 'miss' | 'hit' | 'stale' | 'none';
 
-/** Response header on a 429 quota_share_exhausted: the caller's remaining share (0) and its daily share. */
+/** Response header on a 429 quota_share_exhausted, `remaining=<calls>; daily=<calls>`: the caller's remaining share (0) and its daily share. */
 export const SHARE_HEADER = 'X-Broker-Quota-Share';
