@@ -84,6 +84,8 @@ export const MetricName = {
   UpstreamApiLatency: 'UpstreamApiLatency',
   /** ThroughLine's API answered 5xx, could not be reached or timed out. */
   UpstreamApiFailed: 'UpstreamApiFailed',
+  /** A call not sent because ThroughLine's API failed or throttled recently (the fleet-wide hold). */
+  UpstreamApiHeld: 'UpstreamApiHeld',
   /** ThroughLine's API answered 429 (its rate limit or daily quota). */
   UpstreamApiThrottled: 'UpstreamApiThrottled',
   /** ThroughLine's API answered 401 to the cached token: reported rejected, retried once with a replacement. */

@@ -45,3 +45,9 @@ export const RATE_KEY_PREFIX = 'rate#';
  */
 export const RESPONSE_KEY_PREFIX = 'response#';
 export const RATE_COUNT_ATTRIBUTE = 'calls';
+/**
+ * Proxy mode's fleet-wide hold on ThroughLine's API: one item, `upstream-api-hold`, with the
+ * consecutive failures (5xx, 429, unreachable), the time before which no call is sent, and the one
+ * probe allowed when that time has passed. Read with the ledger (same BatchGetItem).
+ */
+export const UPSTREAM_API_HOLD_KEY = 'upstream-api-hold';

@@ -7,6 +7,7 @@ import {
 import {
   CACHE_KEY_ATTRIBUTE,
   TTL_ATTRIBUTE,
+  UPSTREAM_API_HOLD_KEY,
   UPSTREAM_GATE_KEY,
   USAGE_ACCOUNT_ATTRIBUTE_PREFIX,
   USAGE_KEY_PREFIX,
@@ -14,9 +15,11 @@ import {
   USAGE_TOTAL_ATTRIBUTE,
 } from '../../contract/token-cache-schema';
 import { TokenCacheError } from '../errors/broker-errors';
+import { OPEN_HOLD } from '../proxy/api-hold';
 import type { CallerPrincipal } from '../proxy/caller-principal';
 import type { UsageSnapshot } from '../proxy/quota-ledger';
 import { HOUR_MS, type HourlyCounts, hourOf, WINDOW_HOURS, windowHours } from '../upstream/hourly-window';
+import { parseApiHold } from './api-hold-store';
 import { parseGateItem } from './gate-store';
 
 /** How many times unprocessed keys of a BatchGetItem are asked for again before the read fails. */
@@ -52,10 +55,15 @@ export class QuotaLedgerStore {
     const principalCalls: Record<string, number> = {};
     const accountCalls: Record<string, number> = {};
     let tokenRequests: Readonly<Record<string, number>> = {};
+    let hold = OPEN_HOLD;
     for (const item of items) {
       const pk = item[CACHE_KEY_ATTRIBUTE]?.S ?? '';
       if (pk === UPSTREAM_GATE_KEY) {
         tokenRequests = gateHourlyRequests(item);
+        continue;
+      }
+      if (pk === UPSTREAM_API_HOLD_KEY) {
+        hold = parseApiHold(item);
         continue;
       }
       const hour = usageHourOf(pk);
@@ -64,7 +72,7 @@ export class QuotaLedgerStore {
       principalCalls[hour] = count(item[principal]);
       if (account) accountCalls[hour] = count(item[account]);
     }
-    return { apiCalls, tokenRequests, principalCalls, accountCalls };
+    return { apiCalls, tokenRequests, principalCalls, accountCalls, hold };
   }
 
   /**
@@ -80,6 +88,7 @@ export class QuotaLedgerStore {
     let keys: Record<string, AttributeValue>[] = [
       ...windowHours(nowMs).map((hour) => usageKey(hour)),
       { [CACHE_KEY_ATTRIBUTE]: { S: UPSTREAM_GATE_KEY } },
+      { [CACHE_KEY_ATTRIBUTE]: { S: UPSTREAM_API_HOLD_KEY } },
     ];
     const items: Record<string, AttributeValue>[] = [];
     for (let round = 0; keys.length > 0; round++) {

@@ -3,6 +3,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { EnvVar } from '../../contract/env-vars';
+import { ApiHoldStore } from '../aws/api-hold-store';
 import { MintTokenInvoker } from '../aws/mint-token-invoker';
 import { QuotaLedgerStore } from '../aws/quota-ledger-store';
 import { RateSlotStore } from '../aws/rate-slot-store';
@@ -55,6 +56,7 @@ const server = new ProxyServer({
   minTtlSeconds: serveSettings.defaultMinTtlSeconds,
   ledger: new QuotaLedgerStore(dynamo, tableName),
   rateSlots: new RateSlotStore(dynamo, tableName),
+  apiHold: new ApiHoldStore(dynamo, tableName),
   ...(Object.keys(settings.cache.ttlSecondsByPrefix).length > 0
     ? { responseCache: new ResponseCacheStore(dynamo, tableName) }
     : {}),

@@ -25,7 +25,7 @@ import {
  * `decideQuota` counts: a principal whose share is its account's spends the account's calls.
  */
 export function quotaUsageReport(ledger: QuotaLedger, quota: QuotaSettings, nowMs: number): QuotaUsageReport {
-  const customer = customerCalls({ ...ledger, principalCalls: {}, accountCalls: {} });
+  const customer = customerCalls(ledger);
   const callsLast24Hours = countInWindow(customer, nowMs);
   const reserveReached = callsLast24Hours >= quota.reserveCalls;
 

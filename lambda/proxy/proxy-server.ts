@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { parseRetryAfter } from '../../contract/backoff';
 import type { ProxySettings } from '../../contract/broker-settings';
 import { MetricName } from '../../contract/metric-names';
 import {
@@ -13,6 +14,7 @@ import type { TokenRecord } from '../../contract/token-cache-schema';
 import { tokenFingerprint } from '../../contract/token-fingerprint';
 import type { CachedResponse } from '../aws/response-cache-store';
 import type { ServeOutcome, TokenRequestOptions } from '../serving/token-server';
+import { type ApiHold, heldUntilMs, holdDecision } from './api-hold';
 import type { CallerPrincipal } from './caller-principal';
 import {
   checkRequestBody,
@@ -33,6 +35,9 @@ import { decideQuota, shareOf, type UsageSnapshot } from './quota-ledger';
  * 3. a token is at hand (the cached one, as serve-token gets it: tokens never leave the broker);
  * 4. a slot in the fleet-wide per-second limit is free, waiting for the next second if the budget allows;
  * 5. the call is counted in the ledger, then sent.
+ *
+ * Between 2 and 3, the fleet-wide hold (api-hold.ts): after ThroughLine's API failed (5xx, 429,
+ * unreachable), no call goes out until the backoff or its Retry-After has passed, and then one probe.
  *
  * With the shared response cache on for the route (off by default), a GET answered within its TTL
  * comes from the cache before step 2 (no quota spent), and the last good answer is served, marked
@@ -70,6 +75,12 @@ export interface ProxyServerDeps {
     record(caller: CallerPrincipal, nowMs: number): Promise<void>;
   };
   readonly rateSlots: { take(nowMs: number, limit: number): Promise<boolean> };
+  /** The fleet-wide hold on ThroughLine's API (api-hold.ts); its state comes with the ledger read. */
+  readonly apiHold: {
+    takeProbe(read: ApiHold, nowMs: number, probeUntilMs: number): Promise<boolean>;
+    recordFailure(read: ApiHold, untilMs: number): Promise<boolean>;
+    recordSuccess(read: ApiHold): Promise<boolean>;
+  };
   /** The shared response cache; absent (or no route with a TTL) when the cache is off. */
   readonly responseCache?: {
     get(key: string): Promise<CachedResponse | undefined>;
@@ -94,6 +105,7 @@ const MESSAGES = {
     `This caller has used its daily share of ThroughLine's quota (${share} calls in a rolling 24 hours). Retry after the seconds in Retry-After, or ask the broker's operators for a larger share.`,
   reserve:
     "ThroughLine's daily quota for this organisation is nearly spent: the broker is keeping the rest in reserve. Retry after the seconds in Retry-After; the broker's operators have been paged.",
+  held: "ThroughLine's API is failing or asked the broker to wait: the broker holds every caller's calls until then, so the organisation's quota is not spent on failures. Retry after the seconds in Retry-After.",
   rateLimited:
     "The broker's calls to ThroughLine are at ThroughLine's per-second limit. Retry after the seconds in Retry-After.",
   tokenUnavailable:
@@ -197,12 +209,8 @@ export class ProxyServer {
 
     // 2. The quota: refused here, ThroughLine is not asked and nothing is counted.
     const share = shareOf(call.caller, settings.shares);
-    const decision = decideQuota(
-      await this.deps.ledger.read(call.caller, this.now()),
-      share,
-      settings,
-      this.now(),
-    );
+    const snapshot = await this.deps.ledger.read(call.caller, this.now());
+    const decision = decideQuota(snapshot, share, settings, this.now());
     metrics.addMetric(MetricName.QuotaCallsLast24Hours, MetricUnit.Count, decision.callsLast24Hours);
     metrics.addMetric(
       MetricName.QuotaUsedPercent,
@@ -237,6 +245,23 @@ export class ProxyServer {
         decision.retryAfterSeconds,
       );
     }
+
+    // The fleet-wide hold: ThroughLine's API failing or throttling is asked at most once per wait.
+    const heldAnswer = (retryAfterSeconds: number) => {
+      metrics.addMetric(MetricName.UpstreamApiHeld, MetricUnit.Count, 1);
+      return staleOr(
+        this.refuse(
+          503,
+          ProxyErrorCode.UpstreamUnavailable,
+          MESSAGES.held,
+          { ...audit, reason: 'upstream_held' },
+          {},
+          retryAfterSeconds,
+        ),
+      );
+    };
+    const hold = holdDecision(snapshot.hold, this.now());
+    if (hold.send === 'no') return heldAnswer(hold.retryAfterSeconds);
 
     // 3–5 and the one retry after a 401.
     let rejected: string | undefined;
@@ -274,6 +299,15 @@ export class ProxyServer {
           ),
         );
       }
+      if (hold.send === 'as_probe' && attempt === 1) {
+        const probeUntilMs = this.now() + settings.upstreamTimeoutMs + ANSWER_MARGIN_MS;
+        if (
+          !(await this.holdWrite(() => this.deps.apiHold.takeProbe(snapshot.hold, this.now(), probeUntilMs)))
+        ) {
+          return heldAnswer((probeUntilMs - this.now()) / 1000);
+        }
+        audit.probe = true;
+      }
       const slot = await this.takeRateSlot(deadlineMs);
       if (!slot) {
         metrics.addMetric(MetricName.ProxyRateLimited, MetricUnit.Count, 1);
@@ -296,6 +330,16 @@ export class ProxyServer {
       ]);
       audit.attempts = attempt;
       audit.upstreamLatencyMs = sent.latencyMs;
+      const failed =
+        sent.kind === 'failed' || (sent.kind === 'answered' && (sent.status >= 500 || sent.status === 429));
+      if (failed) {
+        const retryAfter =
+          sent.kind === 'answered' ? parseRetryAfter(sent.headers['retry-after'], this.now()) : undefined;
+        const untilMs = heldUntilMs(snapshot.hold.failures + 1, this.now(), retryAfter);
+        await this.holdWrite(() => this.deps.apiHold.recordFailure(snapshot.hold, untilMs));
+      } else if (snapshot.hold.failures > 0 && sent.kind === 'answered') {
+        await this.holdWrite(() => this.deps.apiHold.recordSuccess(snapshot.hold));
+      }
       if (sent.kind === 'failed') {
         metrics.addMetric(MetricName.UpstreamApiFailed, MetricUnit.Count, 1);
         const timedOut = sent.reason === 'timeout';
@@ -343,6 +387,16 @@ export class ProxyServer {
         await this.storeInCache(cacheKey, sent.headers, sent.body, ttlSeconds);
       }
       return answer;
+    }
+  }
+
+  /** A hold write; false when another instance wrote first (or the write failed: logged, the call goes on). */
+  private async holdWrite(write: () => Promise<boolean>): Promise<boolean> {
+    try {
+      return await write();
+    } catch (error) {
+      this.deps.logger.warn('Upstream API hold not written', { errorName: (error as Error).name });
+      return false;
     }
   }
 

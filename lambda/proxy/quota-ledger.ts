@@ -1,5 +1,6 @@
 import type { QuotaShares } from '../../contract/broker-settings';
 import { belowLimitAtMs, countInWindow, type HourlyCounts } from '../upstream/hourly-window';
+import type { ApiHold } from './api-hold';
 import { type CallerPrincipal, principalKey } from './caller-principal';
 
 /**
@@ -21,6 +22,8 @@ export interface UsageSnapshot {
   readonly principalCalls: HourlyCounts;
   /** This caller's account's calls. */
   readonly accountCalls: HourlyCounts;
+  /** The fleet-wide hold on ThroughLine's API (api-hold.ts), read in the same request. */
+  readonly hold: ApiHold;
 }
 
 /** Whose count a caller's share is measured against, and how large it is. */
@@ -65,7 +68,7 @@ export function shareOf(caller: CallerPrincipal, shares: QuotaShares): CallerSha
 }
 
 /** Both counts together: the customer's calls to ThroughLine. */
-export function customerCalls(snapshot: UsageSnapshot): HourlyCounts {
+export function customerCalls(snapshot: Pick<UsageSnapshot, 'apiCalls' | 'tokenRequests'>): HourlyCounts {
   const merged: Record<string, number> = { ...snapshot.apiCalls };
   for (const [hour, count] of Object.entries(snapshot.tokenRequests))
     merged[hour] = (merged[hour] ?? 0) + count;

@@ -8,6 +8,7 @@ import {
   RATE_KEY_PREFIX,
   RESPONSE_KEY_PREFIX,
   TTL_ATTRIBUTE,
+  UPSTREAM_API_HOLD_KEY,
   UPSTREAM_GATE_KEY,
   USAGE_KEY_PREFIX,
 } from '../../contract/token-cache-schema';
@@ -152,7 +153,7 @@ export class TokenCacheTable extends Construct {
         resources: [this.table.tableArn],
         conditions: {
           'ForAllValues:StringLike': {
-            'dynamodb:LeadingKeys': [`${USAGE_KEY_PREFIX}*`, `${RATE_KEY_PREFIX}*`],
+            'dynamodb:LeadingKeys': [`${USAGE_KEY_PREFIX}*`, `${RATE_KEY_PREFIX}*`, UPSTREAM_API_HOLD_KEY],
           },
         },
       }),
@@ -164,7 +165,7 @@ export class TokenCacheTable extends Construct {
         resources: [this.table.tableArn],
         conditions: {
           'ForAllValues:StringLike': {
-            'dynamodb:LeadingKeys': [`${USAGE_KEY_PREFIX}*`, UPSTREAM_GATE_KEY],
+            'dynamodb:LeadingKeys': [`${USAGE_KEY_PREFIX}*`, UPSTREAM_GATE_KEY, UPSTREAM_API_HOLD_KEY],
           },
         },
       }),
@@ -185,7 +186,7 @@ export class TokenCacheTable extends Construct {
         resources: [this.table.tableArn],
         conditions: {
           'ForAllValues:StringLike': {
-            'dynamodb:LeadingKeys': [`${USAGE_KEY_PREFIX}*`, UPSTREAM_GATE_KEY],
+            'dynamodb:LeadingKeys': [`${USAGE_KEY_PREFIX}*`, UPSTREAM_GATE_KEY, UPSTREAM_API_HOLD_KEY],
           },
         },
       }),

@@ -242,7 +242,11 @@ describe('mint-token function', () => {
     expect(grants[0]?.st).toMatchObject({
       Effect: 'Allow',
       Action: 'dynamodb:BatchGetItem',
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['usage#*', 'upstream-gate'] } },
+      Condition: {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': ['usage#*', 'upstream-gate', 'upstream-api-hold'],
+        },
+      },
     });
 
     const off = synthBrokerForAssertions('foundation-proxy-off', {

@@ -68,7 +68,7 @@ describe('ProxyFunction (proxy mode, on by default)', () => {
     expect(actions.filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
     expect(actions).not.toContain('dynamodb:PutItem');
     expect(statements.find((s) => s.Sid === 'CountQuotaLedgerAndRateSlots')?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['usage#*', 'rate#*'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['usage#*', 'rate#*', 'upstream-api-hold'] },
     });
     expect(nagFindings(app)).toEqual([]);
   });

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { METRIC_NAMESPACE, MetricName } from '../../contract/metric-names';
 import { OPERATOR_ALIAS } from '../../contract/mint-token-payload';
+import { UPSTREAM_API_HOLD_KEY } from '../../contract/token-cache-schema';
 import { stageSchema } from '../../lib/config/schema';
 import { ALARM_CATALOG, type AlarmScopes } from '../../lib/constructs/monitoring/alarm-catalog';
 import {
@@ -28,6 +30,7 @@ import { LambdaInvokeEmulator } from '../kit/emulators/lambda-invoke';
 import { RecordingAwsProxy } from '../kit/emulators/recording-aws-proxy';
 import { ThroughLineApi, tooManyRequests } from '../kit/fakes/throughline-api';
 import { FakeTokenServer } from '../kit/fakes/token-server';
+import { MOTO_CREDENTIALS, MOTO_REGION } from '../kit/local-aws/moto';
 import { type InvokeOutcome, invokeBundled } from '../kit/runners/invoke-bundled';
 import type { WarmLambda } from '../kit/runners/warm-lambda';
 import { BrokerFixture, makeCredentials } from '../kit/vitest/broker-fixture';
@@ -236,7 +239,22 @@ describe('proxy mode: what its alarms, dashboard and Contributor Insights rules 
       { kind: 'raw', status: 503, body: 'maintenance' },
       { kind: 'reset' },
     );
-    for (let i = 0; i < 3; i++) statuses.push(await call(deployed, { path: 'v2/countries' }));
+    // Each failure closes the fleet-wide hold; it is lifted in between so all three reach ThroughLine.
+    const liftHold = () =>
+      new DynamoDBClient({
+        endpoint: inject('motoEndpoint'),
+        region: MOTO_REGION,
+        credentials: MOTO_CREDENTIALS,
+      }).send(
+        new DeleteItemCommand({
+          TableName: broker.fixture.tableName,
+          Key: { pk: { S: UPSTREAM_API_HOLD_KEY } },
+        }),
+      );
+    for (let i = 0; i < 3; i++) {
+      statuses.push(await call(deployed, { path: 'v2/countries' }));
+      await liftHold();
+    }
     statuses.push(await call(deployed, { path: 'admin' }));
     // A caller over its share (it has used 4 calls), and the reserve (8 calls counted: 2 token requests, 6 API calls).
     const shares = await broker.startProxy({

@@ -1,11 +1,16 @@
 import { request as httpsRequest } from 'node:https';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MetricName } from '../../contract/metric-names';
 import { CACHE_STATUS_HEADER } from '../../contract/proxy-api';
-import { RATE_COUNT_ATTRIBUTE, RATE_KEY_PREFIX } from '../../contract/token-cache-schema';
+import {
+  RATE_COUNT_ATTRIBUTE,
+  RATE_KEY_PREFIX,
+  UPSTREAM_API_HOLD_KEY,
+} from '../../contract/token-cache-schema';
 import { tokenFingerprint } from '../../contract/token-fingerprint';
+import { ApiHoldStore } from '../../lambda/aws/api-hold-store';
 import { ResponseCacheStore } from '../../lambda/aws/response-cache-store';
 import { responseCacheKey } from '../../lambda/proxy/proxy-server';
 import {
@@ -268,28 +273,91 @@ describe('proxy-throughline (bundled) — ThroughLine failing or refusing', () =
   });
 
   it("ThroughLine's 429 comes back with its Retry-After; a 5xx comes back unchanged; a reset is 502 upstream_unavailable", async () => {
+    // Each on a broker of its own: after any of them the fleet-wide hold keeps the next call in.
+    const answerTo = async (behaviour: Parameters<ThroughLineApi['enqueue']>[0]) => {
+      const broker = await newBroker();
+      const proxy = await broker.startProxy({ upstreamBaseUrl: throughLine.url });
+      throughLine.enqueue(behaviour);
+      return { answer: await call(proxy, { path: 'v2/countries' }), metrics: proxy.metricCounts() };
+    };
+    const throttled = await answerTo(tooManyRequests(17));
+    const failing = await answerTo({ kind: 'raw', status: 503, body: 'maintenance' });
+    const reset = await answerTo({ kind: 'reset' });
+
+    expect(throttled.answer.status).toBe(429);
+    expect(throttled.answer.headers['retry-after']).toBe('17');
+    expect(throttled.answer.json).toEqual({ error: 'too_many_requests' });
+    expect(failing.answer.status).toBe(503);
+    expect(failing.answer.text).toBe('maintenance');
+    expect(reset.answer.status).toBe(502);
+    expect(reset.answer.json?.error).toBe('upstream_unavailable');
+    expect(JSON.stringify(reset.answer.json)).not.toMatch(/ECONNRESET|socket|127\.0\.0\.1/);
+    expect(throttled.metrics[MetricName.UpstreamApiThrottled]).toBe(1);
+    expect(
+      (failing.metrics[MetricName.UpstreamApiFailed] ?? 0) +
+        (reset.metrics[MetricName.UpstreamApiFailed] ?? 0),
+    ).toBe(2);
+  });
+
+  it('throttled for an hour (429, Retry-After 3600): 30 calls over 3 instances send ThroughLine one round, then nothing until the hour is up', async () => {
     const broker = await newBroker();
-    const proxy = await broker.startProxy({ upstreamBaseUrl: throughLine.url });
-    throughLine.enqueue(
-      tooManyRequests(17),
-      { kind: 'raw', status: 503, body: 'maintenance' },
-      { kind: 'reset' },
+    const instances = await Promise.all(
+      [1, 2, 3].map(() => broker.startProxy({ upstreamBaseUrl: throughLine.url })),
     );
+    await call(instances[0] as WarmLambda, { path: 'v2/topics' }); // the token, and a healthy call
+    for (let i = 0; i < 40; i++) throughLine.enqueue(tooManyRequests(3600));
+    const before = throughLine.requests.length;
 
-    const throttled = await call(proxy, { path: 'v2/countries' });
-    const failing = await call(proxy, { path: 'v2/countries' });
-    const reset = await call(proxy, { path: 'v2/countries' });
+    const rounds: Answer[] = [];
+    for (let round = 0; round < 10; round++) {
+      rounds.push(...(await Promise.all(instances.map((i) => call(i, { path: 'v2/countries' })))));
+    }
 
-    expect(throttled.status).toBe(429);
-    expect(throttled.headers['retry-after']).toBe('17');
-    expect(throttled.json).toEqual({ error: 'too_many_requests' });
-    expect(failing.status).toBe(503);
-    expect(failing.text).toBe('maintenance');
-    expect(reset.status).toBe(502);
-    expect(reset.json?.error).toBe('upstream_unavailable');
-    expect(JSON.stringify(reset.json)).not.toMatch(/ECONNRESET|socket|127\.0\.0\.1/);
-    expect(proxy.metricCounts()[MetricName.UpstreamApiThrottled]).toBe(1);
-    expect(proxy.metricCounts()[MetricName.UpstreamApiFailed]).toBe(2);
+    // Calls already in flight when the first 429 came back may have gone out too: one round at most.
+    const sent = throughLine.requests.length - before;
+    expect(sent).toBeGreaterThanOrEqual(1);
+    expect(sent).toBeLessThanOrEqual(instances.length);
+    const held = rounds.filter(
+      (a) => a.json?.error === 'upstream_unavailable' && a.headers['X-Broker-Cache'] === 'none',
+    );
+    expect(held).toHaveLength(rounds.length - sent);
+    // The Retry-After the callers get is ThroughLine's hour, counted down.
+    for (const answer of held) expect(Number(answer.headers['Retry-After'])).toBeGreaterThan(3500);
+  });
+
+  it('when the wait is over, exactly one instance probes; its success opens the API for all', async () => {
+    const broker = await newBroker();
+    const instances = await Promise.all(
+      [1, 2, 3].map(() => broker.startProxy({ upstreamBaseUrl: throughLine.url })),
+    );
+    await call(instances[0] as WarmLambda, { path: 'v2/topics' });
+    // Three failures in a row, and the wait already over (written as the proxy writes it).
+    const dynamo = new DynamoDBClient({
+      endpoint: inject('motoEndpoint'),
+      region: MOTO_REGION,
+      credentials: MOTO_CREDENTIALS,
+    });
+    await new ApiHoldStore(dynamo, broker.fixture.tableName).recordFailure(
+      { failures: 0, untilMs: 0, probeUntilMs: 0 },
+      Date.now() - 1,
+    );
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: broker.fixture.tableName,
+        Key: { pk: { S: UPSTREAM_API_HOLD_KEY } },
+        UpdateExpression: 'SET failures = :three',
+        ExpressionAttributeValues: { ':three': { N: '3' } },
+      }),
+    );
+    const before = throughLine.requests.length;
+
+    const first = await Promise.all(instances.map((i) => call(i, { path: 'v2/countries' })));
+    const after = await Promise.all(instances.map((i) => call(i, { path: 'v2/countries' })));
+
+    expect(first.filter((a) => a.status === 200)).toHaveLength(1);
+    expect(first.filter((a) => a.json?.error === 'upstream_unavailable')).toHaveLength(2);
+    expect(after.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(throughLine.requests.length - before).toBe(4);
   });
 });
 
@@ -486,7 +554,8 @@ describe('proxy-throughline (bundled) — the shared response cache (off by defa
     // At the reserve: the stale answer instead of 503, and ThroughLine is not asked.
     const atReserve = await broker.startProxy({
       upstreamBaseUrl: throughLine.url,
-      proxySettings: { ...CACHE_ON, dailyQuotaCalls: 4, reserveCalls: 4 },
+      // token 1 + the good call + the 503 (the reset was held, not sent): the reserve of 3 is reached.
+      proxySettings: { ...CACHE_ON, dailyQuotaCalls: 4, reserveCalls: 3 },
     });
     const requests = throughLine.requests.length;
     const reserved = await call(atReserve, { path: 'v2/countries' });
